@@ -1,0 +1,461 @@
+/*
+ * asyncore.h - Python's asyncore in C: channels (dispatchers) over
+ * non-blocking descriptors, kept in a map and driven by a loop, one step at a
+ * time, or by a host event loop through readiness hooks.
+ *
+ * Conventions used throughout this header:
+ *  - Functions returning int return 0 (or a count) on success and a negative
+ *    errno on failure. Functions returning a pointer return NULL and set
+ *    errno. No function aborts or exits on bad input.
+ *  - "May be called from a handler" means from any callback of any channel
+ *    of the same map, including the one currently running.
+ *  - A map and its channels belong to one thread; different maps in
+ *    different threads need no locking.
+ */
+#ifndef ASYNCORE_ASYNCORE_H
+#define ASYNCORE_ASYNCORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define AC_EXTERN __attribute__((visibility("default")))
+#define AC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define AC_EXTERN
+#define AC_PRINTF(f, a)
+#endif
+
+#define AC_VERSION_MAJOR 0
+#define AC_VERSION_MINOR 1
+#define AC_VERSION_PATCH 0
+
+/*
+ * Event bits. They have the values of poll(2)'s POLLIN... on Linux (and of
+ * GLib's G_IO_IN...), so hosts can usually pass them through unchanged.
+ * Interest uses AC_IN, AC_PRI and AC_OUT; readiness may also carry the
+ * three condition bits, which are always reported.
+ */
+enum {
+    AC_IN = 0x001,   /* readable, or a connection to accept */
+    AC_PRI = 0x002,  /* priority (out-of-band) data */
+    AC_OUT = 0x004,  /* writable, or a connect finished */
+    AC_ERR = 0x008,  /* error condition */
+    AC_HUP = 0x010,  /* hang-up */
+    AC_NVAL = 0x020  /* the descriptor is not open */
+};
+
+/* Shorthands for ac_set_interest(). AC_READ includes AC_PRI, as Python's
+ * poll() loop registers POLLPRI with POLLIN for a readable channel. */
+#define AC_READ (AC_IN | AC_PRI)
+#define AC_WRITE AC_OUT
+
+/* Polling backends a map can use. */
+typedef enum {
+    AC_BACKEND_DEFAULT = 0, /* epoll on Linux, else poll */
+    AC_BACKEND_SELECT,      /* select(2); refuses fds >= FD_SETSIZE (-ERANGE) */
+    AC_BACKEND_POLL,        /* poll(2) */
+    AC_BACKEND_EPOLL        /* epoll(7), Linux only */
+} ac_backend;
+
+/* Log levels, Python's log_info "type" argument. */
+typedef enum {
+    AC_LOG_DEBUG = 0,
+    AC_LOG_INFO,
+    AC_LOG_WARNING,
+    AC_LOG_ERROR
+} ac_log_level;
+
+typedef struct ac_map ac_map;
+typedef struct ac_dispatcher ac_dispatcher;
+typedef struct ac_dispatcher_class ac_dispatcher_class;
+
+/*
+ * The behaviour of a channel: Python's dispatcher methods as a const table.
+ * Any NULL entry is looked up in `parent`, and when no class in the chain
+ * has it, the base behaviour (ac_base_class) applies:
+ *
+ *   readable / writable   true (only asked for channels in pulled mode)
+ *   handle_read/write/expt/connect
+ *                         log "unhandled X event" once per channel (warning)
+ *   handle_accept         ac_accept(), then handle_accepted() for each
+ *                         connection; nothing to accept is not an error;
+ *                         EMFILE/ENFILE are logged and keep the listener open
+ *   handle_accepted       closes the new descriptor, logs a warning
+ *   handle_close          logs a warning and calls ac_close()
+ *   handle_error          logs one line (class, fd, where, strerror) at
+ *                         AC_LOG_ERROR and calls handle_close()
+ *   destroy               nothing
+ *
+ * A handler of a derived class calls its parent's behaviour explicitly, as
+ * Python code calls dispatcher.handle_close(self): through the parent table
+ * (e.g. ac_base_class.handle_close(d)); library classes fill every entry.
+ */
+struct ac_dispatcher_class {
+    const char *name;                   /* shown by ac_repr() and in logs */
+    const ac_dispatcher_class *parent;  /* NULL: the base class */
+
+    bool (*readable)(ac_dispatcher *d);
+    bool (*writable)(ac_dispatcher *d);
+
+    void (*handle_read)(ac_dispatcher *d);
+    void (*handle_write)(ac_dispatcher *d);
+    void (*handle_expt)(ac_dispatcher *d);
+    void (*handle_connect)(ac_dispatcher *d);
+    void (*handle_accept)(ac_dispatcher *d);
+    /* `fd` is a new non-blocking, close-on-exec connected socket that the
+     * handler now owns (adopt it with ac_set_socket() or close it). */
+    void (*handle_accepted)(ac_dispatcher *d, int fd,
+                            const struct sockaddr *addr, socklen_t addrlen);
+    void (*handle_close)(ac_dispatcher *d);
+    /* `err` is a positive errno; `where` names the operation ("connect",
+     * "recv", "send", "accept", "watch", ...). */
+    void (*handle_error)(ac_dispatcher *d, int err, const char *where);
+
+    /* Called exactly once after ac_close(), when no handler frame can still
+     * touch the channel: the place to free the struct that embeds it. */
+    void (*destroy)(ac_dispatcher *d);
+};
+
+/*
+ * A channel. Embed it in your own struct (anywhere; see AC_CONTAINER_OF)
+ * and initialise it with ac_dispatcher_init(). The fields are private: use
+ * the accessor functions below. The struct is public only so that its size
+ * is known to the compiler.
+ */
+struct ac_dispatcher {
+    const ac_dispatcher_class *klass;
+    ac_map *map;
+    int fd;
+    unsigned flags;
+    unsigned interest;   /* declared interest */
+    unsigned watched;    /* interest the backend and host currently have */
+    uint64_t epoch;      /* map epoch when the channel joined the map */
+    int slot;            /* backend-private index */
+    socklen_t addrlen;
+    ac_dispatcher *prev, *next; /* pulled-interest list, or pending destroys */
+    void *host_data;     /* for the host adapter (ac_get_host_data) */
+    void (*release)(ac_dispatcher *d); /* frees what a library class holds */
+    struct sockaddr_storage addr;
+};
+
+/* Recover the struct that embeds a channel:
+ *   struct conn *c = AC_CONTAINER_OF(d, struct conn, base); */
+#define AC_CONTAINER_OF(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* The base class, with every entry filled in: call its functions to chain
+ * to the base behaviour from your own handlers. */
+AC_EXTERN extern const ac_dispatcher_class ac_base_class;
+
+/* ------------------------------------------------------------------ */
+/* Maps                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Create an empty map using `backend`. NULL with errno EINVAL (unknown
+ * backend), ENOSYS (backend not available here) or ENOMEM. */
+AC_EXTERN ac_map *ac_map_new(ac_backend backend);
+
+/* Python's socket_map: created on first use with the default backend.
+ * NULL with errno ENOMEM if it cannot be created. Not thread-safe on
+ * first call. Functions below that take a map use this one when given
+ * NULL, except ac_map_free(). */
+AC_EXTERN ac_map *ac_map_default(void);
+
+/* Close every channel (as ac_close_all(map, true)), detach the host hooks
+ * and free the map. -EBUSY from inside a handler of this map, -EINVAL for
+ * NULL. Freeing the default map is allowed; ac_map_default() then makes a
+ * new one. */
+AC_EXTERN int ac_map_free(ac_map *map);
+
+/* Number of channels in the map. */
+AC_EXTERN size_t ac_map_count(const ac_map *map);
+
+/* The channel registered for `fd`, or NULL. */
+AC_EXTERN ac_dispatcher *ac_map_get(const ac_map *map, int fd);
+
+/* Switch backend, moving every channel's interest over. Not from a handler
+ * (-EBUSY). -ERANGE if the select backend cannot hold a descriptor in use. */
+AC_EXTERN int ac_map_set_backend(ac_map *map, ac_backend backend);
+AC_EXTERN ac_backend ac_map_get_backend(const ac_map *map);
+/* "select", "poll" or "epoll". */
+AC_EXTERN const char *ac_backend_name(ac_backend backend);
+
+/* Python's close_all(): close every channel. Errors other than EBADF are
+ * returned (the first one) unless `ignore_all`; every channel is closed
+ * and the map is empty either way. May be called from a handler. */
+AC_EXTERN int ac_close_all(ac_map *map, bool ignore_all);
+
+/* Logging: Python's log()/log_info(). Messages below the map's level
+ * (default AC_LOG_WARNING) are dropped; the rest go to `fn` (default:
+ * "level: message" on stderr). `msg` has no trailing newline. */
+typedef void (*ac_log_fn)(ac_map *map, ac_log_level level, const char *msg,
+                          void *data);
+AC_EXTERN void ac_map_set_log(ac_map *map, ac_log_fn fn, void *data);
+AC_EXTERN void ac_map_set_log_level(ac_map *map, ac_log_level level);
+AC_EXTERN void ac_log_info(ac_dispatcher *d, ac_log_level level,
+                           const char *fmt, ...) AC_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------ */
+/* Loop                                                               */
+/* ------------------------------------------------------------------ */
+
+/* One iteration (Python's loop(count=1)): ask pulled channels their
+ * predicates, wait up to `timeout_ms` (-1: no limit, 0: do not block) and
+ * dispatch. Returns the number of events dispatched, 0 at once for an empty
+ * map, or a negative errno: -EBUSY if called from a handler of this map,
+ * -EINTR if interrupted after ac_loop_stop(). EINTR is otherwise retried. */
+AC_EXTERN int ac_poll_once(ac_map *map, int timeout_ms);
+
+typedef struct ac_loop_opts {
+    int timeout_ms;     /* per wait; Python's default is 30 s (30000) */
+    int count;          /* iterations; <= 0 runs until the map is empty */
+    ac_backend backend; /* AC_BACKEND_DEFAULT keeps the map's backend */
+} ac_loop_opts;
+
+/* Python's loop(): iterate until the map is empty, `count` iterations ran,
+ * or ac_loop_stop() was called. `opts` may be NULL (30 s, unlimited).
+ * Returns 0 or the negative errno of a failed iteration. */
+AC_EXTERN int ac_loop(ac_map *map, const ac_loop_opts *opts);
+
+/* Make ac_loop() return after the current iteration; an interrupted wait
+ * returns at once. Async-signal-safe: meant for SIGINT/SIGTERM handlers. */
+AC_EXTERN void ac_loop_stop(ac_map *map);
+
+/* ------------------------------------------------------------------ */
+/* Readiness hooks: the contract with a host event loop               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * watch(data, d, fd, events): the channel's interest changed (events may be
+ *   0: keep the fd but wait for nothing). Called only on a real change. A
+ *   negative return is reported to the channel as handle_error(-ret,
+ *   "watch").
+ * unwatch(data, d, fd): called once for every channel that was given to
+ *   watch, before its fd is closed or it leaves the map (and for every such
+ *   channel when the hooks are replaced). The fd is still open.
+ * The host then calls ac_map_refresh() before each time it sleeps and
+ * ac_map_dispatch() for each ready fd.
+ */
+typedef struct ac_hooks {
+    int (*watch)(void *data, ac_dispatcher *d, int fd, unsigned events);
+    void (*unwatch)(void *data, ac_dispatcher *d, int fd);
+    void *data;
+} ac_hooks;
+
+/* Install hooks (copied) and call watch for every channel that has
+ * interest; NULL detaches, calling unwatch for every watched channel.
+ * -EBUSY from a handler. */
+AC_EXTERN int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks);
+
+/* Start a host iteration: evaluate pulled predicates, push interest
+ * changes, run pending destroys. Readiness dispatched afterwards reaches
+ * only channels that were in the map at this call. Returns the number of
+ * channels with non-zero interest, or a negative errno. */
+AC_EXTERN int ac_map_refresh(ac_map *map);
+
+/* Deliver readiness `revents` (AC_* bits) for `fd`. Returns 1 if a channel
+ * handled it, 0 if none was due (no channel on that fd, or one that joined
+ * after the last ac_map_refresh()), or a negative errno. */
+AC_EXTERN int ac_map_dispatch(ac_map *map, int fd, unsigned revents);
+
+/* The epoll descriptor of a map on the epoll backend: a host may watch this
+ * one fd for the whole map and call ac_poll_once(map, 0) when it is
+ * readable. -EOPNOTSUPP for other backends. */
+AC_EXTERN int ac_map_backend_fd(const ac_map *map);
+
+/* Per-channel pointer for the host adapter's own bookkeeping. */
+AC_EXTERN void *ac_get_host_data(const ac_dispatcher *d);
+AC_EXTERN void ac_set_host_data(ac_dispatcher *d, void *data);
+
+/* ------------------------------------------------------------------ */
+/* Channels                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Prepare `d` with behaviour `klass` (NULL: the base class) for `map`
+ * (NULL: the default map). The channel joins the map when it gets a
+ * descriptor. -EINVAL for NULL d, -ENOMEM if the default map cannot be
+ * made. */
+AC_EXTERN int ac_dispatcher_init(ac_dispatcher *d,
+                                 const ac_dispatcher_class *klass,
+                                 ac_map *map);
+
+/* Python's create_socket(): a non-blocking, close-on-exec socket of
+ * `family` (AF_INET, AF_INET6, AF_UNIX) and `type` (SOCK_STREAM, ...),
+ * added to the map. -EISCONN if the channel already has one, -EBADF if it
+ * was closed, or the errno of socket(2). */
+AC_EXTERN int ac_create_socket(ac_dispatcher *d, int family, int type);
+
+/* Python's set_socket() / dispatcher(sock): adopt `fd` (the channel owns
+ * it from now on and closes it), make it non-blocking and add it to the
+ * map. A connected socket is marked connected (addr = its peer); a
+ * listening one is marked accepting. On error the caller keeps the fd:
+ * -ENOTSOCK, -EEXIST (fd already in the map), -ERANGE (select backend and
+ * fd >= FD_SETSIZE), -EISCONN, -EBADF. */
+AC_EXTERN int ac_set_socket(ac_dispatcher *d, int fd);
+
+/* Python's file_dispatcher: duplicate `fd` (the caller keeps its own),
+ * make it non-blocking and add the copy to the map, connected from the
+ * start. ac_send/ac_recv then use write/read. For pipes, ttys, etc. */
+AC_EXTERN int ac_file_dispatcher(ac_dispatcher *d, int fd);
+
+/* Python's set_reuse_addr(): SO_REUSEADDR on the socket. */
+AC_EXTERN int ac_set_reuse_addr(ac_dispatcher *d);
+
+/* Python's bind(): also records `addr` as the channel's address. */
+AC_EXTERN int ac_bind(ac_dispatcher *d, const struct sockaddr *addr,
+                      socklen_t addrlen);
+
+/* Python's listen(): marks the channel accepting. A listening channel is
+ * never waited on for writing. */
+AC_EXTERN int ac_listen(ac_dispatcher *d, int backlog);
+
+/* Python's connect(): starts a connection. 0 when it is in progress
+ * (handle_connect follows on the first read or write event) or completed
+ * at once (handle_connect has then already run: the channel may even be
+ * closed); otherwise the negative errno of connect(2). */
+AC_EXTERN int ac_connect(ac_dispatcher *d, const struct sockaddr *addr,
+                         socklen_t addrlen);
+
+/* Python's accept(): a new non-blocking, close-on-exec fd owned by the
+ * caller, with the peer address if `addr` is not NULL. -EAGAIN stands for
+ * Python's None: nothing to accept (EAGAIN, EWOULDBLOCK, ECONNABORTED);
+ * any other negative errno is a real error. No callback is made. */
+AC_EXTERN int ac_accept(ac_dispatcher *d, struct sockaddr_storage *addr,
+                        socklen_t *addrlen);
+
+/* Python's send(): the number of bytes sent (0 when the socket would
+ * block). A disconnect (ECONNRESET, EPIPE, ENOTCONN, ESHUTDOWN,
+ * ECONNABORTED) calls handle_close, any other failure calls handle_error,
+ * and the negative errno is returned: the channel may then be closed. Never
+ * raises SIGPIPE. -EBADF on a closed channel, with no callback. */
+AC_EXTERN ssize_t ac_send(ac_dispatcher *d, const void *buf, size_t len);
+
+/* Python's recv(): bytes received (> 0); 0 when the peer closed, after
+ * handle_close was called; -EAGAIN when nothing is available (not an
+ * error, no callback). Other failures are reported as ac_send() does and
+ * returned as a negative errno. -EINVAL for len 0. */
+AC_EXTERN ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len);
+
+/* Python's close(): unwatch in the host, remove from the map, close the
+ * descriptor, all at once; destroy runs when no handler can still touch
+ * the channel (at once outside handlers). Never call with a freed channel.
+ * A second close returns -EBADF and does nothing. Otherwise 0 or the
+ * negative errno of close(2) (the channel is closed regardless). May be
+ * called from a handler. */
+AC_EXTERN int ac_close(ac_dispatcher *d);
+
+/* Interest. By default a channel's interest is pulled: its readable() and
+ * writable() are asked before each wait, as in Python. ac_set_interest()
+ * declares it instead (AC_READ, AC_WRITE or both, or 0), after which the
+ * predicates are never called: an idle declared channel costs nothing per
+ * iteration. While a connect is in progress AC_WRITE is implied; a
+ * listening channel is never waited on for writing. ac_pull_interest()
+ * goes back to the predicates. -EINVAL for bits other than AC_IN, AC_PRI,
+ * AC_OUT; -EBADF on a closed channel. May be called from a handler. */
+AC_EXTERN int ac_set_interest(ac_dispatcher *d, unsigned events);
+AC_EXTERN int ac_pull_interest(ac_dispatcher *d);
+
+/* Call the channel's (inherited) handlers, as the loop would. Useful to
+ * chain or to drive a channel by hand. */
+AC_EXTERN void ac_handle_close(ac_dispatcher *d);
+AC_EXTERN void ac_handle_error(ac_dispatcher *d, int err, const char *where);
+
+/* State, as Python's attributes. */
+AC_EXTERN int ac_fileno(const ac_dispatcher *d);      /* -1 when closed */
+AC_EXTERN bool ac_connected(const ac_dispatcher *d);
+AC_EXTERN bool ac_accepting(const ac_dispatcher *d);
+AC_EXTERN bool ac_connecting(const ac_dispatcher *d);
+AC_EXTERN bool ac_closed(const ac_dispatcher *d);
+AC_EXTERN ac_map *ac_dispatcher_get_map(const ac_dispatcher *d);
+AC_EXTERN const char *ac_class_name(const ac_dispatcher *d);
+
+/* Python's addr: the address given to bind/connect, or the peer of an
+ * adopted socket. -ENOTCONN if there is none. */
+AC_EXTERN int ac_get_addr(const ac_dispatcher *d, struct sockaddr_storage *addr,
+                          socklen_t *addrlen);
+/* getsockname/getpeername of the open socket. */
+AC_EXTERN int ac_getsockname(const ac_dispatcher *d,
+                             struct sockaddr_storage *addr, socklen_t *addrlen);
+AC_EXTERN int ac_getpeername(const ac_dispatcher *d,
+                             struct sockaddr_storage *addr, socklen_t *addrlen);
+
+/* Python's repr(): "<NAME listening|connected ADDR at 0xPTR>" into buf
+ * (always terminated). Returns buf. */
+AC_EXTERN const char *ac_repr(const ac_dispatcher *d, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Addresses                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Resolve `host` (name or numeric; NULL or "" = any address of `family`,
+ * or loopback if `passive` is false) and numeric `port` with getaddrinfo
+ * (which may block). `family` AF_UNSPEC takes the first result. */
+AC_EXTERN int ac_resolve(const char *host, int port, int family, bool passive,
+                         struct sockaddr_storage *addr, socklen_t *addrlen);
+
+/* "127.0.0.1:80", "[::1]:80" or a unix path, into buf (always
+ * terminated). Returns buf. */
+AC_EXTERN const char *ac_addr_string(const struct sockaddr *addr,
+                                     socklen_t addrlen, char *buf, size_t size);
+
+/* The port of an AF_INET/AF_INET6 address, or -1. */
+AC_EXTERN int ac_addr_port(const struct sockaddr *addr);
+
+/* Room for any ac_addr_string() result. */
+#define AC_ADDRSTRLEN 128
+
+/* ------------------------------------------------------------------ */
+/* dispatcher_with_send                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Python's dispatcher_with_send: ac_with_send() queues bytes and sends
+ * them in order as the socket accepts them. Its interest is declared
+ * (read always; write while connecting or while bytes wait). Extend it by
+ * naming &ac_with_send_class as your class's parent; embed the struct.
+ */
+typedef struct ac_dispatcher_with_send {
+    ac_dispatcher base;
+    char *out;              /* private */
+    size_t out_off, out_len, out_cap;
+} ac_dispatcher_with_send;
+
+AC_EXTERN extern const ac_dispatcher_class ac_with_send_class;
+
+/* ac_dispatcher_init() for a with_send channel; `klass` should have
+ * ac_with_send_class in its parent chain (NULL: ac_with_send_class). */
+AC_EXTERN int ac_with_send_init(ac_dispatcher_with_send *w,
+                                const ac_dispatcher_class *klass, ac_map *map);
+
+/* Queue `len` bytes (copied) and try to send at once. 0, or -ENOMEM
+ * (nothing queued), -EBADF on a closed channel, or the negative errno of a
+ * failed send (reported to the channel as ac_send() does). */
+AC_EXTERN int ac_with_send(ac_dispatcher_with_send *w, const void *buf,
+                           size_t len);
+
+/* Bytes queued and not yet sent. */
+AC_EXTERN size_t ac_with_send_pending(const ac_dispatcher_with_send *w);
+
+/* Python's initiate_send(): send what the socket accepts now. */
+AC_EXTERN int ac_with_send_flush(ac_dispatcher_with_send *w);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                             */
+/* ------------------------------------------------------------------ */
+
+/* strerror() of a negative (or positive) errno, thread-safe. */
+AC_EXTERN const char *ac_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASYNCORE_ASYNCORE_H */

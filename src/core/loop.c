@@ -1,0 +1,89 @@
+/* Python's loop() and the single step that a host loop can call. */
+#include "internal.h"
+
+#include <errno.h>
+#include <time.h>
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait, retrying EINTR with what is left of the timeout, unless a signal
+ * handler asked the loop to stop. */
+static int wait_ready(ac_map *map, int timeout_ms)
+{
+    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    int n;
+
+    for (;;) {
+        n = map->ops->wait(map, timeout_ms);
+        if (n != -EINTR)
+            return n;
+        if (map->stop)
+            return -EINTR;
+        if (timeout_ms > 0) {
+            int64_t left = deadline - now_ms();
+            timeout_ms = left > 0 ? (int)left : 0;
+        }
+    }
+}
+
+int ac_poll_once(ac_map *map, int timeout_ms)
+{
+    int n;
+
+    if (!map)
+        map = ac_map_default();
+    if (!map)
+        return -ENOMEM;
+    if (map->depth > 0 || map->has_hooks)
+        return -EBUSY;
+    if (map->count == 0)
+        return 0; /* C-01: nothing to wait for, do not sleep */
+    n = ac_map_refresh(map);
+    if (n < 0)
+        return n;
+    n = wait_ready(map, ac__starve_timeout(map, timeout_ms));
+    if (n <= 0)
+        return n;
+    return ac__dispatch_fired(map, (size_t)n);
+}
+
+int ac_loop(ac_map *map, const ac_loop_opts *opts)
+{
+    ac_loop_opts o = {.timeout_ms = 30000, .count = 0,
+                      .backend = AC_BACKEND_DEFAULT};
+    int r;
+
+    if (!map)
+        map = ac_map_default();
+    if (!map)
+        return -ENOMEM;
+    if (opts)
+        o = *opts;
+    if (o.backend != AC_BACKEND_DEFAULT && o.backend != ac_map_get_backend(map)) {
+        r = ac_map_set_backend(map, o.backend);
+        if (r < 0)
+            return r;
+    }
+    while (map->count > 0 && !map->stop) {
+        r = ac_poll_once(map, o.timeout_ms);
+        if (r == -EINTR && map->stop)
+            break;
+        if (r < 0)
+            return r;
+        if (o.count > 0 && --o.count == 0)
+            break;
+    }
+    map->stop = 0;
+    return 0;
+}
+
+void ac_loop_stop(ac_map *map)
+{
+    if (map)
+        map->stop = 1;
+}
