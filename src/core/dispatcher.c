@@ -151,6 +151,13 @@ int ac_bind(ac_dispatcher *d, const struct sockaddr *addr, socklen_t addrlen)
         return -EINVAL;
     if (bind(d->fd, addr, addrlen) < 0)
         return -errno;
+    /* Record the address actually bound, so port 0 shows the real port. */
+    d->addrlen = sizeof(d->addr);
+    if (getsockname(d->fd, (struct sockaddr *)&d->addr, &d->addrlen) == 0 &&
+        d->addrlen <= sizeof(d->addr)) {
+        d->flags |= AC__F_HAS_ADDR;
+        return 0;
+    }
     return save_addr(d, addr, addrlen);
 }
 

@@ -1,0 +1,501 @@
+#include "helpers.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+t_mode t_current;
+
+static const char *const mode_names[T_NMODES] = {"select", "poll", "epoll",
+                                                 "host"};
+
+/* ---- log capture ---- */
+
+static char log_buf[16384];
+static size_t log_len;
+static int log_n;
+
+static void capture(ac_map *map, ac_log_level level, const char *msg,
+                    void *data)
+{
+    int n;
+    (void)map;
+    (void)level;
+    (void)data;
+    log_n++;
+    n = snprintf(log_buf + log_len, sizeof(log_buf) - log_len, "%s\n", msg);
+    if (n > 0 && log_len + (size_t)n < sizeof(log_buf))
+        log_len += (size_t)n;
+}
+
+bool t_log_contains(const char *needle)
+{
+    return strstr(log_buf, needle) != NULL;
+}
+
+int t_log_count(void)
+{
+    return log_n;
+}
+
+void t_log_clear(void)
+{
+    log_buf[0] = '\0';
+    log_len = 0;
+    log_n = 0;
+}
+
+/* ---- the host loop: plain poll(), hooks only ---- */
+
+#define HOST_MAX 4096
+
+static struct {
+    struct {
+        ac_dispatcher *d;
+        int fd;
+        unsigned events;
+    } w[HOST_MAX];
+    int n;
+    int watch_calls, unwatch_calls, closed_unwatches;
+} host;
+
+static int host_find(ac_dispatcher *d)
+{
+    int i;
+    for (i = 0; i < host.n; i++)
+        if (host.w[i].d == d)
+            return i;
+    return -1;
+}
+
+static int host_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
+{
+    int i = host_find(d);
+    (void)data;
+    host.watch_calls++;
+    if (i < 0) {
+        if (host.n == HOST_MAX)
+            return -ENOSPC;
+        i = host.n++;
+        host.w[i].d = d;
+    }
+    host.w[i].fd = fd;
+    host.w[i].events = events;
+    return 0;
+}
+
+static void host_unwatch(void *data, ac_dispatcher *d, int fd)
+{
+    int i = host_find(d);
+    (void)data;
+    host.unwatch_calls++;
+    if (fcntl(fd, F_GETFD) < 0)
+        host.closed_unwatches++;
+    if (i >= 0)
+        host.w[i] = host.w[--host.n];
+}
+
+static int host_step(ac_map *map, int timeout_ms)
+{
+    struct pollfd pfd[HOST_MAX];
+    int n = 0, i, r, done = 0;
+
+    if (ac_map_count(map) == 0)
+        return 0;
+    r = ac_map_refresh(map);
+    CU_ASSERT_FATAL(r >= 0);
+    for (i = 0; i < host.n; i++) {
+        if (!host.w[i].events)
+            continue;
+        pfd[n].fd = host.w[i].fd;
+        pfd[n].events = (short)host.w[i].events;
+        n++;
+    }
+    r = poll(pfd, (nfds_t)n, timeout_ms);
+    for (i = 0; i < n && r > 0; i++) {
+        if (pfd[i].revents) {
+            int k = ac_map_dispatch(map, pfd[i].fd, (unsigned)pfd[i].revents);
+            if (k > 0)
+                done += k;
+        }
+    }
+    return done;
+}
+
+int t_host_watch_calls(void)
+{
+    return host.watch_calls;
+}
+
+int t_host_unwatch_calls(void)
+{
+    return host.unwatch_calls;
+}
+
+int t_host_closed_fd_unwatches(void)
+{
+    return host.closed_unwatches;
+}
+
+unsigned t_host_events(int fd)
+{
+    int i;
+    for (i = 0; i < host.n; i++)
+        if (host.w[i].fd == fd)
+            return host.w[i].events;
+    return 0;
+}
+
+/* ---- maps ---- */
+
+static int fds_at_start;
+
+int t_open_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    if (!dir)
+        return -1;
+    while ((e = readdir(dir)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    return n - 1; /* the directory stream itself */
+}
+
+bool t_fd_open(int fd)
+{
+    return fcntl(fd, F_GETFD) >= 0;
+}
+
+ac_map *t_map_new(void)
+{
+    static const ac_backend backends[] = {AC_BACKEND_SELECT, AC_BACKEND_POLL,
+                                          AC_BACKEND_EPOLL, AC_BACKEND_EPOLL};
+    ac_map *map;
+
+    fds_at_start = t_open_fds();
+    memset(&host, 0, sizeof(host));
+    t_log_clear();
+    map = ac_map_new(backends[t_current]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+    ac_map_set_log(map, capture, NULL);
+    ac_map_set_log_level(map, AC_LOG_INFO);
+    if (t_current == T_HOST) {
+        ac_hooks hooks = {host_watch, host_unwatch, NULL};
+        CU_ASSERT_EQUAL_FATAL(ac_map_set_hooks(map, &hooks), 0);
+    }
+    return map;
+}
+
+void t_map_done(ac_map *map)
+{
+    CU_ASSERT_EQUAL(ac_map_count(map), 0);
+    CU_ASSERT_EQUAL(ac_map_free(map), 0);
+    CU_ASSERT_EQUAL(t_open_fds(), fds_at_start);
+    if (t_current == T_HOST) {
+        CU_ASSERT_EQUAL(host.n, 0);
+        CU_ASSERT_EQUAL(host.closed_unwatches, 0);
+    }
+}
+
+int t_step(ac_map *map, int timeout_ms)
+{
+    if (t_current == T_HOST)
+        return host_step(map, timeout_ms);
+    return ac_poll_once(map, timeout_ms);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool t_run_until(ac_map *map, const volatile bool *flag, int ms)
+{
+    long long end = now_ms() + ms;
+
+    while (!*flag && now_ms() < end) {
+        if (t_step(map, 10) < 0)
+            break;
+    }
+    return *flag;
+}
+
+bool t_run_until_empty(ac_map *map, int ms)
+{
+    long long end = now_ms() + ms;
+
+    while (ac_map_count(map) > 0 && now_ms() < end)
+        if (t_step(map, 10) < 0)
+            break;
+    return ac_map_count(map) == 0;
+}
+
+/* ---- sockets ---- */
+
+int t_listener(int family, struct sockaddr_storage *addr, socklen_t *len)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    CU_ASSERT_FATAL(fd >= 0);
+    memset(addr, 0, sizeof(*addr));
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (void *)addr;
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        *len = sizeof(*in);
+    } else if (family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (void *)addr;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_addr = in6addr_loopback;
+        *len = sizeof(*in6);
+    } else {
+        struct sockaddr_un *un = (void *)addr;
+        static int seq;
+        un->sun_family = AF_UNIX;
+        /* Abstract namespace: nothing to clean up on disk. */
+        snprintf(un->sun_path + 1, sizeof(un->sun_path) - 1,
+                 "ac-test-%d-%d", (int)getpid(), seq++);
+        *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                           strlen(un->sun_path + 1));
+    }
+    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)addr, *len) == 0);
+    CU_ASSERT_FATAL(listen(fd, 128) == 0);
+    if (family != AF_UNIX) {
+        *len = sizeof(*addr);
+        getsockname(fd, (struct sockaddr *)addr, len);
+    }
+    return fd;
+}
+
+void t_socketpair(int sv[2])
+{
+    CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+}
+
+/* ---- registration ---- */
+
+#define MODE_INIT(m)                                                         \
+    static int init_##m(void)                                                \
+    {                                                                        \
+        t_current = m;                                                       \
+        return 0;                                                            \
+    }
+MODE_INIT(T_SELECT)
+MODE_INIT(T_POLL)
+MODE_INIT(T_EPOLL)
+MODE_INIT(T_HOST)
+
+void t_register(const char *name, CU_TestInfo *tests)
+{
+    static int (*const inits[T_NMODES])(void) = {init_T_SELECT, init_T_POLL,
+                                                 init_T_EPOLL, init_T_HOST};
+    int m;
+
+    for (m = 0; m < T_NMODES; m++) {
+        char *suite_name = malloc(strlen(name) + 16);
+        CU_pSuite s;
+        CU_TestInfo *t;
+
+        sprintf(suite_name, "%s/%s", name, mode_names[m]);
+        s = CU_add_suite(suite_name, inits[m], NULL);
+        for (t = tests; t->pName; t++)
+            CU_add_test(s, t->pName, t->pTestFunc);
+        free(suite_name); /* CUnit keeps its own copy */
+    }
+}
+
+int t_main(int argc, char **argv, void (*reg)(void))
+{
+    unsigned failures;
+
+    (void)argc;
+    (void)argv;
+    /* The library must never raise SIGPIPE: keep the default action so a
+     * stray one kills the test. */
+    signal(SIGPIPE, SIG_DFL);
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    reg();
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
+               CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failures ? 1 : 0;
+}
+
+/* ---- the recording channel ---- */
+
+int t_destroyed;
+
+static bool tc_readable(ac_dispatcher *d)
+{
+    return TCHAN(d)->want_read;
+}
+
+static bool tc_writable(ac_dispatcher *d)
+{
+    return TCHAN(d)->want_write;
+}
+
+static void tc_read(ac_dispatcher *d)
+{
+    tchan *t = TCHAN(d);
+    ssize_t n;
+
+    t->n_read++;
+    if (t->on_read) {
+        t->on_read(t);
+        return;
+    }
+    if (t->in_len == sizeof(t->in))
+        t->in_len = 0;
+    n = ac_recv(d, t->in + t->in_len, sizeof(t->in) - t->in_len);
+    if (n > 0)
+        t->in_len += (size_t)n;
+}
+
+static void tc_write(ac_dispatcher *d)
+{
+    tchan *t = TCHAN(d);
+    t->n_write++;
+    if (t->on_write)
+        t->on_write(t);
+}
+
+static void tc_expt(ac_dispatcher *d)
+{
+    tchan *t = TCHAN(d);
+    t->n_expt++;
+    if (t->on_expt)
+        t->on_expt(t);
+}
+
+static void tc_connect(ac_dispatcher *d)
+{
+    tchan *t = TCHAN(d);
+    t->n_connect++;
+    t->want_write = false; /* connected: stop asking to write */
+    if (t->on_connect)
+        t->on_connect(t);
+}
+
+static void tc_accepted(ac_dispatcher *d, int fd, const struct sockaddr *a,
+                        socklen_t l)
+{
+    tchan *t = TCHAN(d);
+    (void)a;
+    (void)l;
+    t->n_accepted++;
+    if (t->on_accepted) {
+        t->on_accepted(t, fd);
+        return;
+    }
+    t->peer = tchan_new(ac_dispatcher_get_map(d));
+    CU_ASSERT_EQUAL(ac_set_socket(&t->peer->d, fd), 0);
+}
+
+static void tc_close(ac_dispatcher *d)
+{
+    tchan *t = TCHAN(d);
+    t->n_close++;
+    if (t->on_close)
+        t->on_close(t);
+    else
+        ac_close(d);
+}
+
+static void tc_error(ac_dispatcher *d, int err, const char *where)
+{
+    tchan *t = TCHAN(d);
+    t->n_error++;
+    t->err = err;
+    snprintf(t->where, sizeof(t->where), "%s", where);
+    ac_close(d);
+}
+
+static void tc_destroy(ac_dispatcher *d)
+{
+    t_destroyed++;
+    free(TCHAN(d));
+}
+
+const ac_dispatcher_class tchan_class = {
+    .name = "tchan",
+    .readable = tc_readable,
+    .writable = tc_writable,
+    .handle_read = tc_read,
+    .handle_write = tc_write,
+    .handle_expt = tc_expt,
+    .handle_connect = tc_connect,
+    .handle_accepted = tc_accepted,
+    .handle_close = tc_close,
+    .handle_error = tc_error,
+    .destroy = tc_destroy,
+};
+
+tchan *tchan_new(ac_map *map)
+{
+    tchan *t = calloc(1, sizeof(*t));
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(ac_dispatcher_init(&t->d, &tchan_class, map), 0);
+    t->want_read = true;
+    t->want_write = false;
+    return t;
+}
+
+static void fill_loopback(int family, struct sockaddr_storage *addr,
+                          socklen_t *len)
+{
+    int fd = t_listener(family, addr, len);
+    close(fd); /* only wanted the address form; port 0 is rebound below */
+    if (family == AF_INET)
+        ((struct sockaddr_in *)(void *)addr)->sin_port = 0;
+    else if (family == AF_INET6)
+        ((struct sockaddr_in6 *)(void *)addr)->sin6_port = 0;
+}
+
+tchan *tchan_server(ac_map *map, int family, struct sockaddr_storage *addr,
+                    socklen_t *len)
+{
+    tchan *s = tchan_new(map);
+
+    fill_loopback(family, addr, len);
+    CU_ASSERT_EQUAL_FATAL(ac_create_socket(&s->d, family, SOCK_STREAM), 0);
+    CU_ASSERT_EQUAL(ac_set_reuse_addr(&s->d), 0);
+    CU_ASSERT_EQUAL_FATAL(ac_bind(&s->d, (struct sockaddr *)addr, *len), 0);
+    CU_ASSERT_EQUAL_FATAL(ac_listen(&s->d, 128), 0);
+    if (family != AF_UNIX)
+        CU_ASSERT_EQUAL(ac_getsockname(&s->d, addr, len), 0);
+    return s;
+}
+
+tchan *tchan_client(ac_map *map, const struct sockaddr_storage *addr,
+                    socklen_t len)
+{
+    tchan *c = tchan_new(map);
+
+    CU_ASSERT_EQUAL_FATAL(ac_create_socket(&c->d, addr->ss_family, SOCK_STREAM),
+                          0);
+    c->want_write = true; /* base behaviour: write interest until connected */
+    CU_ASSERT_EQUAL(ac_connect(&c->d, (const struct sockaddr *)addr, len), 0);
+    return c;
+}

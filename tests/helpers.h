@@ -1,0 +1,91 @@
+/* Shared test harness: every test runs once per mode (select, poll, epoll
+ * and a host loop that drives the map only through the readiness hooks),
+ * over real sockets, and ends by checking that no descriptor leaked. */
+#ifndef AC_TEST_HELPERS_H
+#define AC_TEST_HELPERS_H
+
+#include <asyncore/asyncore.h>
+#include <CUnit/CUnit.h>
+#include <stdbool.h>
+
+typedef enum { T_SELECT, T_POLL, T_EPOLL, T_HOST, T_NMODES } t_mode;
+
+extern t_mode t_current;
+
+/* A map for the current mode with a capturing log function (level INFO).
+ * Records the open-descriptor count for t_map_done(). */
+ac_map *t_map_new(void);
+/* Asserts the map is empty, frees it, asserts no descriptor leaked and the
+ * host (in host mode) holds no watches. */
+void t_map_done(ac_map *map);
+
+/* One iteration in the current mode: ac_poll_once, or one round of the
+ * test's own poll()-based host loop. Returns events dispatched. */
+int t_step(ac_map *map, int timeout_ms);
+/* Step until *flag is true or `ms` milliseconds passed; returns *flag. */
+bool t_run_until(ac_map *map, const volatile bool *flag, int ms);
+/* Step until the map is empty or `ms` passed. */
+bool t_run_until_empty(ac_map *map, int ms);
+
+/* Host-mode bookkeeping (only meaningful in T_HOST). */
+int t_host_watch_calls(void);
+int t_host_unwatch_calls(void);
+int t_host_closed_fd_unwatches(void); /* unwatch called after close: bug */
+unsigned t_host_events(int fd);       /* last events given to watch */
+
+/* Log capture. */
+bool t_log_contains(const char *needle);
+int t_log_count(void);
+void t_log_clear(void);
+
+/* Sockets. */
+int t_listener(int family, struct sockaddr_storage *addr, socklen_t *len);
+void t_socketpair(int sv[2]);
+int t_open_fds(void);
+bool t_fd_open(int fd);
+
+/* Register `tests` as one suite per mode, named "NAME/mode". */
+void t_register(const char *name, CU_TestInfo *tests);
+/* Standard main: registers via `reg`, runs, returns failures != 0. */
+int t_main(int argc, char **argv, void (*reg)(void));
+
+#endif
+
+/* A channel that records every handler call. Heap-allocated by tchan_new
+ * and freed in destroy (which bumps t_destroyed). Optional per-instance
+ * overrides run instead of the defaults:
+ *   read     recv() into in[] (handle_close on EOF comes from ac_recv)
+ *   accepted adopt the fd into a new tchan, stored in `peer`
+ *   close    ac_close()
+ *   error    record err/where, ac_close() */
+typedef struct tchan tchan;
+struct tchan {
+    ac_dispatcher d;
+    int n_read, n_write, n_expt, n_connect, n_accepted, n_close, n_error;
+    int err;
+    char where[16];
+    bool want_read, want_write; /* predicate answers (pulled mode) */
+    bool flag;
+    char in[65536];
+    size_t in_len;
+    tchan *peer;
+    void *user;
+    void (*on_read)(tchan *t);
+    void (*on_write)(tchan *t);
+    void (*on_connect)(tchan *t);
+    void (*on_expt)(tchan *t);
+    void (*on_close)(tchan *t);
+    void (*on_accepted)(tchan *t, int fd);
+};
+
+extern const ac_dispatcher_class tchan_class;
+extern int t_destroyed;
+
+tchan *tchan_new(ac_map *map);
+#define TCHAN(dp) AC_CONTAINER_OF(dp, tchan, d)
+/* A listening tchan on loopback of `family`; its address in *addr. */
+tchan *tchan_server(ac_map *map, int family, struct sockaddr_storage *addr,
+                    socklen_t *len);
+/* A tchan connecting to addr. */
+tchan *tchan_client(ac_map *map, const struct sockaddr_storage *addr,
+                    socklen_t len);
