@@ -302,16 +302,20 @@ MODE_INIT(T_POLL)
 MODE_INIT(T_EPOLL)
 MODE_INIT(T_HOST)
 
-void t_register(const char *name, CU_TestInfo *tests)
+void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes)
 {
     static int (*const inits[T_NMODES])(void) = {init_T_SELECT, init_T_POLL,
                                                  init_T_EPOLL, init_T_HOST};
     int m;
 
     for (m = 0; m < T_NMODES; m++) {
-        char *suite_name = malloc(strlen(name) + 16);
+        char *suite_name;
         CU_pSuite s;
         CU_TestInfo *t;
+
+        if (!(modes & (1u << m)))
+            continue;
+        suite_name = malloc(strlen(name) + 16);
 
         sprintf(suite_name, "%s/%s", name, mode_names[m]);
         s = CU_add_suite(suite_name, inits[m], NULL);
@@ -434,7 +438,8 @@ static void tc_error(ac_dispatcher *d, int err, const char *where)
 static void tc_destroy(ac_dispatcher *d)
 {
     t_destroyed++;
-    free(TCHAN(d));
+    if (!TCHAN(d)->keep_memory)
+        free(TCHAN(d));
 }
 
 const ac_dispatcher_class tchan_class = {
@@ -450,6 +455,11 @@ const ac_dispatcher_class tchan_class = {
     .handle_error = tc_error,
     .destroy = tc_destroy,
 };
+
+void tchan_keep_open(tchan *t)
+{
+    (void)t;
+}
 
 tchan *tchan_new(ac_map *map)
 {

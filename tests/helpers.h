@@ -44,8 +44,13 @@ void t_socketpair(int sv[2]);
 int t_open_fds(void);
 bool t_fd_open(int fd);
 
-/* Register `tests` as one suite per mode, named "NAME/mode". */
-void t_register(const char *name, CU_TestInfo *tests);
+/* Register `tests` as one suite per mode in `modes` (a mask of 1 << mode),
+ * named "NAME/mode". t_register() takes every mode. */
+#define T_ALL ((1u << T_NMODES) - 1)
+#define T_NATIVE (T_ALL & ~(1u << T_HOST))
+#define T_ONCE (1u << T_EPOLL)
+void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes);
+#define t_register(name, tests) t_register_modes(name, tests, T_ALL)
 /* Standard main: registers via `reg`, runs, returns failures != 0. */
 int t_main(int argc, char **argv, void (*reg)(void));
 
@@ -65,6 +70,7 @@ struct tchan {
     int err;
     char where[16];
     bool want_read, want_write; /* predicate answers (pulled mode) */
+    bool keep_memory;           /* destroy does not free: the test does */
     bool flag;
     char in[65536];
     size_t in_len;
@@ -82,6 +88,8 @@ extern const ac_dispatcher_class tchan_class;
 extern int t_destroyed;
 
 tchan *tchan_new(ac_map *map);
+/* on_close that leaves the channel open, so its counters stay readable. */
+void tchan_keep_open(tchan *t);
 #define TCHAN(dp) AC_CONTAINER_OF(dp, tchan, d)
 /* A listening tchan on loopback of `family`; its address in *addr. */
 tchan *tchan_server(ac_map *map, int family, struct sockaddr_storage *addr,
