@@ -1,0 +1,130 @@
+#include "common.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+const char *ex_prog = "example";
+static ac_map *stop_map;
+
+static void vreport(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", ex_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void ex_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(fmt, ap);
+    va_end(ap);
+    exit(2);
+}
+
+void ex_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+long ex_int(const char *opt, const char *val, long min, long max)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(val, &end, 10);
+    if (errno || end == val || *end || v < min || v > max)
+        ex_usage_error("%s: expected a number from %ld to %ld, got '%s'", opt,
+                       min, max, val);
+    return v;
+}
+
+const char *ex_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc)
+        ex_usage_error("%s needs a value (try --help)", argv[*i]);
+    return argv[++*i];
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_map)
+        ac_loop_stop(stop_map);
+}
+
+void ex_stop_on_signals(ac_map *map)
+{
+    struct sigaction sa;
+
+    stop_map = map;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+bool ex_raise_nofile(long need)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return false;
+    if ((long)rl.rlim_cur >= need)
+        return true;
+    if (rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < need) {
+        fprintf(stderr,
+                "%s: need %ld descriptors but the hard limit is %ld "
+                "(raise it with ulimit -Hn as root)\n",
+                ex_prog, need, (long)rl.rlim_max);
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        return false;
+    }
+    rl.rlim_cur = (rlim_t)need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        fprintf(stderr, "%s: cannot raise the open-files limit to %ld: %s\n",
+                ex_prog, need, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+ac_backend ex_backend(const char *name)
+{
+    if (!strcmp(name, "select"))
+        return AC_BACKEND_SELECT;
+    if (!strcmp(name, "poll"))
+        return AC_BACKEND_POLL;
+    if (!strcmp(name, "epoll"))
+        return AC_BACKEND_EPOLL;
+    ex_usage_error("--backend: expected select, poll or epoll, got '%s'", name);
+    return AC_BACKEND_DEFAULT;
+}
+
+void ex_print_listening(const char *what, ac_dispatcher *d)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char host[NI_MAXHOST];
+
+    if (ac_getsockname(d, &ss, &len) < 0 ||
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL, 0,
+                    NI_NUMERICHOST) != 0)
+        ex_fail("cannot read the bound address");
+    printf("%s on %s:%d\n", what, host, ac_addr_port((struct sockaddr *)&ss));
+    fflush(stdout);
+}

@@ -1,0 +1,29 @@
+/* Small helpers shared by the examples: argument parsing that fails with a
+ * one-line message, signal handling that stops the loop, fd limits. */
+#ifndef AC_EXAMPLES_COMMON_H
+#define AC_EXAMPLES_COMMON_H
+
+#include <asyncore/asyncore.h>
+#include <stdbool.h>
+
+extern const char *ex_prog;
+
+/* Print "PROG: message" on stderr and exit(2): bad usage. */
+void ex_usage_error(const char *fmt, ...) AC_PRINTF(1, 2);
+/* Print "PROG: message" on stderr and exit(1): runtime failure. */
+void ex_fail(const char *fmt, ...) AC_PRINTF(1, 2);
+/* Parse an integer option value in [min, max] or ex_usage_error. */
+long ex_int(const char *opt, const char *val, long min, long max);
+/* The value after option argv[*i], advancing *i, or ex_usage_error. */
+const char *ex_value(int argc, char **argv, int *i);
+/* SIGINT/SIGTERM stop ac_loop(map) cleanly; SIGPIPE stays default. */
+void ex_stop_on_signals(ac_map *map);
+/* Raise RLIMIT_NOFILE's soft limit to at least `need` (up to the hard
+ * limit). Returns false, with a message, if it cannot. */
+bool ex_raise_nofile(long need);
+/* "select" | "poll" | "epoll" or ex_usage_error. */
+ac_backend ex_backend(const char *name);
+/* Print "listening on HOST:PORT" for a bound channel, flushed. */
+void ex_print_listening(const char *what, ac_dispatcher *d);
+
+#endif

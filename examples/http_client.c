@@ -1,0 +1,245 @@
+/* http_client: the asyncore documentation's HTTP/1.0 client, fetching all
+ * URLs at once in one loop.
+ *
+ *   http_client [-o DIR] URL...
+ *
+ * Bodies go to stdout in argument order (or into DIR, one file per URL,
+ * named after the last path component). Failures are reported on stderr
+ * and make the exit status 1. Like the Python original, each channel uses
+ * pulled interest: writable() is true while the request is unsent. */
+#include "common.h"
+#include "http_response.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct fetch {
+    ac_dispatcher d;
+    const char *url;
+    char request[2048];
+    size_t req_len, req_sent;
+    char *resp;
+    size_t len, cap;
+    const char *error; /* set on failure */
+    char errbuf[160];
+    bool done;
+} fetch;
+
+static fetch *F(ac_dispatcher *d)
+{
+    return AC_CONTAINER_OF(d, fetch, d);
+}
+
+static bool fetch_writable(ac_dispatcher *d)
+{
+    return F(d)->req_sent < F(d)->req_len;
+}
+
+static void fetch_connect(ac_dispatcher *d)
+{
+    (void)d; /* nothing to do: the request goes out on the write event */
+}
+
+static void fetch_write(ac_dispatcher *d)
+{
+    fetch *f = F(d);
+    ssize_t n = ac_send(d, f->request + f->req_sent, f->req_len - f->req_sent);
+    if (n > 0)
+        f->req_sent += (size_t)n;
+}
+
+static void fetch_read(ac_dispatcher *d)
+{
+    fetch *f = F(d);
+    ssize_t n;
+
+    if (f->cap - f->len < 65536) {
+        size_t cap = f->cap ? f->cap * 2 : 131072;
+        char *p = realloc(f->resp, cap);
+        if (!p) {
+            f->error = "out of memory";
+            ac_close(d);
+            return;
+        }
+        f->resp = p;
+        f->cap = cap;
+    }
+    n = ac_recv(d, f->resp + f->len, f->cap - f->len);
+    if (n > 0)
+        f->len += (size_t)n;
+}
+
+/* HTTP/1.0: the server closing the connection ends the response. */
+static void fetch_close(ac_dispatcher *d)
+{
+    F(d)->done = true;
+    ac_close(d);
+}
+
+static void fetch_error(ac_dispatcher *d, int err, const char *where)
+{
+    fetch *f = F(d);
+    snprintf(f->errbuf, sizeof(f->errbuf), "%s: %s", where, ac_strerror(err));
+    f->error = f->errbuf;
+    ac_close(d);
+}
+
+static const ac_dispatcher_class fetch_class = {
+    .name = "http_client",
+    .writable = fetch_writable,
+    .handle_connect = fetch_connect,
+    .handle_write = fetch_write,
+    .handle_read = fetch_read,
+    .handle_close = fetch_close,
+    .handle_error = fetch_error,
+    /* no destroy: the fetches live in an array owned by main() */
+};
+
+static int start(fetch *f, ac_map *map)
+{
+    char host[256];
+    const char *path, *why;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int port, r;
+
+    ac_dispatcher_init(&f->d, &fetch_class, map);
+    if (http_parse_url(f->url, host, sizeof(host), &port, &path, &why) < 0) {
+        f->error = why;
+        return -1;
+    }
+    r = snprintf(f->request, sizeof(f->request),
+                 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: libasyncore\r\n"
+                 "\r\n",
+                 path, host);
+    if (r < 0 || (size_t)r >= sizeof(f->request)) {
+        f->error = "URL too long";
+        return -1;
+    }
+    f->req_len = (size_t)r;
+    if ((r = ac_resolve(host, port, AF_UNSPEC, false, &ss, &len)) < 0 ||
+        (r = ac_create_socket(&f->d, ss.ss_family, SOCK_STREAM)) < 0 ||
+        (r = ac_connect(&f->d, (struct sockaddr *)&ss, len)) < 0) {
+        snprintf(f->errbuf, sizeof(f->errbuf), "%s", ac_strerror(r));
+        f->error = f->errbuf;
+        ac_close(&f->d);
+        return -1;
+    }
+    return 0;
+}
+
+/* DIR/NAME from the URL's last path component; later duplicates get .1,
+ * .2, ... as wget does. */
+static int save(const char *dir, const fetch *f, const http_response *r)
+{
+    const char *p = strrchr(f->url + 7, '/');
+    char name[256], path[4096];
+    size_t n;
+    int fd = -1, k;
+
+    p = p ? p + 1 : "";
+    n = strcspn(p, "?#");
+    if (n == 0 || n >= sizeof(name))
+        snprintf(name, sizeof(name), "index.html");
+    else
+        snprintf(name, sizeof(name), "%.*s", (int)n, p);
+    for (k = 0; k < 1000 && fd < 0; k++) {
+        if (k == 0)
+            snprintf(path, sizeof(path), "%s/%s", dir, name);
+        else
+            snprintf(path, sizeof(path), "%s/%s.%d", dir, name, k);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0 || write(fd, r->body, r->body_len) != (ssize_t)r->body_len) {
+        fprintf(stderr, "%s: %s: cannot write %s: %s\n", ex_prog, f->url, path,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static void usage(void)
+{
+    printf("usage: %s [-o DIR] URL...\n"
+           "Fetch every http:// URL concurrently (HTTP/1.0) and write the\n"
+           "bodies to stdout in argument order, or into DIR with -o.\n",
+           ex_prog);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    fetch *f;
+    ac_map *map;
+    int i, n = 0, failed = 0;
+
+    ex_prog = "http_client";
+    f = calloc((size_t)argc, sizeof(*f));
+    if (!f)
+        ex_fail("out of memory");
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage();
+            return 0;
+        } else if (!strcmp(argv[i], "-o")) {
+            dir = ex_value(argc, argv, &i);
+        } else if (argv[i][0] == '-') {
+            ex_usage_error("unknown argument '%s' (try --help)", argv[i]);
+        } else {
+            f[n++].url = argv[i];
+        }
+    }
+    if (n == 0)
+        ex_usage_error("no URL given (try --help)");
+    if (dir) {
+        struct stat st;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+            ex_usage_error("-o %s: not a directory", dir);
+    }
+
+    map = ac_map_new(AC_BACKEND_DEFAULT);
+    if (!map)
+        ex_fail("cannot create the map: %s", strerror(errno));
+    for (i = 0; i < n; i++)
+        start(&f[i], map);
+    ex_stop_on_signals(map);
+    ac_loop(map, NULL);
+    ac_map_free(map);
+
+    for (i = 0; i < n; i++) {
+        http_response r;
+        const char *why = f[i].error;
+
+        if (!why && !f[i].done)
+            why = "interrupted";
+        if (!why && http_parse_response(f[i].resp, f[i].len, &r, &why) == 0 &&
+            (r.status < 200 || r.status > 299)) {
+            snprintf(f[i].errbuf, sizeof(f[i].errbuf), "HTTP status %d",
+                     r.status);
+            why = f[i].errbuf;
+        }
+        if (why) {
+            fprintf(stderr, "%s: %s: %s\n", ex_prog, f[i].url, why);
+            failed++;
+        } else if (dir) {
+            failed += save(dir, &f[i], &r) < 0;
+        } else if (fwrite(r.body, 1, r.body_len, stdout) != r.body_len) {
+            ex_fail("cannot write to stdout");
+        }
+        free(f[i].resp);
+    }
+    free(f);
+    if (fflush(stdout) != 0)
+        ex_fail("cannot write to stdout");
+    return failed ? 1 : 0;
+}
