@@ -135,9 +135,10 @@ int main(int argc, char **argv)
         (r = ac_bind(&server, (struct sockaddr *)&ss, len)) < 0 ||
         (r = ac_listen(&server, 4096)) < 0)
         ex_fail("cannot listen on %s:%ld: %s", host, port, ac_strerror(r));
-    ex_print_listening("listening", &server);
-
+    /* Handlers first: a supervisor may signal as soon as it reads the
+     * listening line. */
     ex_stop_on_signals(map);
+    ex_print_listening("listening", &server);
     r = ac_loop(map, NULL);
     ac_map_free(map);
     if (r < 0)

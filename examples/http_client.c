@@ -190,6 +190,7 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage();
+            free(f);
             return 0;
         } else if (!strcmp(argv[i], "-o")) {
             dir = ex_value(argc, argv, &i);

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Black-box tests of the examples through their documented command lines
+(DESIGN.md). Usage: examples_test.py BUILD_EXAMPLES_DIR"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+EX = None
+TIMEOUT = 60
+
+
+def start_server(*args):
+    """Start a server whose first stdout line is 'listening on HOST:PORT'."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    line = p.stdout.readline()
+    m = re.fullmatch(r"(\w+) on (.+):(\d+)\n", line)
+    if not m:
+        p.kill()
+        raise AssertionError("bad first line from %s: %r (stderr %r)"
+                             % (args[0], line, p.stderr.read()))
+    return p, m.group(2), int(m.group(3))
+
+
+def stop(p, sig=signal.SIGTERM):
+    p.send_signal(sig)
+    try:
+        p.communicate(timeout=10)  # also closes the pipes
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise
+    return p.returncode
+
+
+def run(*args, **kw):
+    return subprocess.run(args, capture_output=True, text=True,
+                          timeout=TIMEOUT, **kw)
+
+
+class EchoTests(unittest.TestCase):
+    def check_backend(self, backend, conns):
+        srv, host, port = start_server(EX + "/echo_server", "--port", "0",
+                                       "--backend", backend)
+        try:
+            self.assertEqual(host, "127.0.0.1")
+            r = run(EX + "/echo_client", "--port", str(port), "--conns",
+                    str(conns), "--size", "512", "--count", "5")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("conns=%d ok=%d failed=0" % (conns, conns), r.stdout)
+            self.assertIn("mismatched=0", r.stdout)
+            # large messages cross many partial reads and writes
+            r = run(EX + "/echo_client", "--port", str(port), "--conns", "3",
+                    "--size", "2000000", "--count", "2")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            self.assertEqual(stop(srv), 0)
+
+    def test_epoll_1000_conns(self):
+        self.check_backend("epoll", 1000)
+
+    def test_poll_1000_conns(self):
+        self.check_backend("poll", 1000)
+
+    def test_select_1000_conns(self):
+        self.check_backend("select", 1000)
+
+    def test_ipv6(self):
+        try:
+            with socket.socket(socket.AF_INET6) as s:
+                s.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback")
+        srv, host, port = start_server(EX + "/echo_server", "--host", "::1",
+                                       "--port", "0")
+        try:
+            self.assertEqual(host, "::1")
+            r = run(EX + "/echo_client", "--host", "::1", "--port", str(port),
+                    "--conns", "10")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            stop(srv)
+
+    def test_python_client_against_our_server(self):
+        """A plain blocking Python client sees every byte echoed."""
+        srv, host, port = start_server(EX + "/echo_server", "--port", "0")
+        try:
+            data = os.urandom(300000)
+            with socket.create_connection((host, port), timeout=10) as s:
+                s.sendall(data)
+                got = b""
+                while len(got) < len(data):
+                    chunk = s.recv(65536)
+                    self.assertTrue(chunk)
+                    got += chunk
+            self.assertEqual(got, data)
+        finally:
+            stop(srv)
+
+    def test_client_detects_corruption(self):
+        """echo_client must fail when the echo differs: a server that
+        flips one byte."""
+        lst = socket.socket()
+        lst.bind(("127.0.0.1", 0))
+        lst.listen()
+        port = lst.getsockname()[1]
+        cli = subprocess.Popen([EX + "/echo_client", "--port", str(port),
+                                "--size", "100", "--count", "1"],
+                               stdout=subprocess.PIPE, text=True)
+        conn, _ = lst.accept()
+        buf = b""
+        while len(buf) < 100:
+            buf += conn.recv(100 - len(buf))
+        conn.sendall(buf[:50] + bytes([buf[50] ^ 1]) + buf[51:])
+        out, _ = cli.communicate(timeout=TIMEOUT)
+        cli.stdout.close()
+        conn.close()
+        lst.close()
+        self.assertEqual(cli.returncode, 1)
+        self.assertIn("mismatched=1", out)
+
+    def test_client_refused(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        r = run(EX + "/echo_client", "--port", str(port))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("refused", r.stderr)
+
+
+class CommandLineTests(unittest.TestCase):
+    def test_help(self):
+        for prog in ("echo_server", "echo_client", "http_client"):
+            r = run(EX + "/" + prog, "--help")
+            self.assertEqual(r.returncode, 0)
+            self.assertIn("usage:", r.stdout)
+
+    def test_bad_arguments(self):
+        cases = [
+            ("echo_server", "--bogus"),
+            ("echo_server", "--port", "70000"),
+            ("echo_server", "--port"),
+            ("echo_server", "--backend", "kqueue"),
+            ("echo_server", "--loop", "qt"),
+            ("echo_client",),
+            ("echo_client", "--port", "x"),
+            ("echo_client", "--port", "1", "--conns", "0"),
+            ("http_client",),
+            ("http_client", "-o", "/nonexistent/dir", "http://127.0.0.1/"),
+        ]
+        for c in cases:
+            r = run(EX + "/" + c[0], *c[1:])
+            self.assertNotEqual(r.returncode, 0, c)
+            lines = r.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, (c, r.stderr))
+            self.assertTrue(lines[0].startswith(c[0] + ": "), (c, r.stderr))
+
+    def test_sigint_exits_zero(self):
+        srv, _, _ = start_server(EX + "/echo_server", "--port", "0")
+        self.assertEqual(stop(srv, signal.SIGINT), 0)
+
+
+class HttpTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.files = {
+            "a.txt": b"hello\n",
+            "big.bin": os.urandom(2_500_000),
+            "empty": b"",
+            "b.txt": b"world\n",
+        }
+        for name, data in cls.files.items():
+            with open(os.path.join(cls.dir.name, name), "wb") as f:
+                f.write(data)
+        cls.srv = subprocess.Popen(
+            [sys.executable, "-u", "-m", "http.server", "0", "--bind",
+             "127.0.0.1", "--directory", cls.dir.name],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = cls.srv.stdout.readline()
+        cls.port = int(re.search(r"port (\d+)", line).group(1))
+        cls.base = "http://127.0.0.1:%d/" % cls.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.kill()
+        cls.srv.communicate()
+        cls.dir.cleanup()
+
+    def test_concurrent_fetch_byte_exact(self):
+        names = ["a.txt", "big.bin", "empty", "b.txt", "big.bin"]
+        r = subprocess.run([EX + "/http_client"] +
+                           [self.base + n for n in names],
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"".join(self.files[n] for n in names))
+
+    def test_save_to_dir(self):
+        with tempfile.TemporaryDirectory() as out:
+            r = run(EX + "/http_client", "-o", out, self.base + "a.txt",
+                    self.base + "big.bin", self.base + "a.txt")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(sorted(os.listdir(out)),
+                             ["a.txt", "a.txt.1", "big.bin"])
+            with open(os.path.join(out, "big.bin"), "rb") as f:
+                self.assertEqual(f.read(), self.files["big.bin"])
+
+    def test_failures_reported(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+        s.close()
+        r = subprocess.run(
+            [EX + "/http_client", self.base + "a.txt", self.base + "missing",
+             "http://127.0.0.1:%d/" % dead, "gopher://x/"],
+            capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, self.files["a.txt"])  # the good one
+        err = r.stderr.decode()
+        self.assertIn("missing: HTTP status 404", err)
+        self.assertIn("refused", err)
+        self.assertIn("only http://", err)
+        self.assertEqual(len(err.strip().splitlines()), 3)
+
+
+if __name__ == "__main__":
+    EX = sys.argv.pop(1)
+    unittest.main(verbosity=2)

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the build into a scratch root and build a separate program with
+# nothing but `pkg-config asyncore`, shared and static.
+set -eu
+build=$1
+src=$(dirname "$0")
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+meson install -C "$build" --destdir "$root" --no-rebuild --quiet
+pcdir=$(dirname "$(find "$root" -name asyncore.pc | head -n 1)")
+export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$root"
+cc=${CC:-cc}
+# shared
+$cc -o "$root/consumer" "$src/consumer.c" $(pkg-config --cflags --libs asyncore)
+libdir=$(pkg-config --variable=libdir asyncore)
+out=$(LD_LIBRARY_PATH="$libdir" "$root/consumer")
+[ "$out" = installed ] || { echo "shared consumer printed '$out'"; exit 1; }
+# static
+$cc -o "$root/consumer_static" "$src/consumer.c" \
+    $(pkg-config --cflags asyncore) "$libdir/libasyncore.a" \
+    $(pkg-config --libs-only-other --static asyncore) -lpthread
+out=$("$root/consumer_static")
+[ "$out" = installed ] || { echo "static consumer printed '$out'"; exit 1; }
+echo "installed copy works through pkg-config (shared and static)"
