@@ -291,6 +291,22 @@ static int apply(ac_dispatcher *d, unsigned want)
     return 0;
 }
 
+/* Whoever waits for this map (host or backend) drops the channel; the fd
+ * is still open. */
+static void forget(ac_dispatcher *d)
+{
+    ac_map *map = d->map;
+
+    if (AC__FLAG(d, AC__F_HOSTED)) {
+        d->flags &= ~AC__F_HOSTED;
+        if (map->hooks.unwatch)
+            map->hooks.unwatch(map->hooks.data, d, d->fd);
+    } else if (d->watched && !map->has_hooks) {
+        map->ops->modify(map, d, d->watched, 0);
+    }
+    set_watched(d, 0);
+}
+
 static unsigned shape(const ac_dispatcher *d, unsigned want)
 {
     if (AC__FLAG(d, AC__F_STARVED))
@@ -425,14 +441,7 @@ void ac__map_remove(ac_map *map, ac_dispatcher *d)
 {
     if (!AC__FLAG(d, AC__F_IN_MAP))
         return;
-    if (AC__FLAG(d, AC__F_HOSTED)) {
-        d->flags &= ~AC__F_HOSTED;
-        if (map->hooks.unwatch)
-            map->hooks.unwatch(map->hooks.data, d, d->fd);
-    } else if (d->watched && !map->has_hooks) {
-        map->ops->modify(map, d, d->watched, 0);
-    }
-    set_watched(d, 0);
+    forget(d);
     map->fds[d->fd] = NULL;
     map->count--;
     if (!AC__FLAG(d, AC__F_DECLARED))
@@ -486,16 +495,8 @@ int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks)
     /* Hand every channel over: out of the old waiter, into the new one. */
     for (fd = 0; fd < map->fds_cap; fd++) {
         ac_dispatcher *d = map->fds[fd];
-        if (!d)
-            continue;
-        if (AC__FLAG(d, AC__F_HOSTED)) {
-            d->flags &= ~AC__F_HOSTED;
-            if (map->hooks.unwatch)
-                map->hooks.unwatch(map->hooks.data, d, d->fd);
-        } else if (d->watched && !map->has_hooks) {
-            map->ops->modify(map, d, d->watched, 0);
-        }
-        set_watched(d, 0);
+        if (d)
+            forget(d);
     }
     if (hooks) {
         map->hooks = *hooks;
