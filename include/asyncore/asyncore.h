@@ -271,6 +271,11 @@ AC_EXTERN int ac_map_dispatch(ac_map *map, int fd, unsigned revents);
  * readable. -EOPNOTSUPP for other backends. */
 AC_EXTERN int ac_map_backend_fd(const ac_map *map);
 
+/* Milliseconds until the map needs ac_map_refresh() even if no descriptor
+ * becomes ready (a lingering close expiring, a paused listener retrying),
+ * or -1 if nothing is due. A host caps its wait with it. */
+AC_EXTERN int ac_map_timeout(const ac_map *map);
+
 /* Per-channel pointer for the host adapter's own bookkeeping. */
 AC_EXTERN void *ac_get_host_data(const ac_dispatcher *d);
 AC_EXTERN void ac_set_host_data(ac_dispatcher *d, void *data);
@@ -351,6 +356,19 @@ AC_EXTERN ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len);
  * negative errno of close(2) (the channel is closed regardless). May be
  * called from a handler. */
 AC_EXTERN int ac_close(ac_dispatcher *d);
+
+/* A lingering close, for a channel whose last words must reach a peer that
+ * may still be sending: closing a socket with unread input makes the kernel
+ * send a reset, which can destroy data not yet read by the peer. This
+ * shuts down writing (the peer sees EOF after everything sent so far), then
+ * reads and discards what still arrives until the peer closes, `max_bytes`
+ * were discarded, or `timeout_ms` passed; then ac_close(). No handler of
+ * the channel runs meanwhile, except destroy at the end. Queued output of
+ * a library class (with_send, async_chat) is not sent: flush it first
+ * (async_chat's close_when_done does). 0, or -EBADF / -ENOMEM (the channel
+ * is then closed at once). May be called from a handler. */
+AC_EXTERN int ac_close_lingering(ac_dispatcher *d, int timeout_ms,
+                                 size_t max_bytes);
 
 /* Interest. By default a channel's interest is pulled: its readable() and
  * writable() are asked before each wait, as in Python. ac_set_interest()

@@ -305,6 +305,8 @@ int ac_close(ac_dispatcher *d)
     /* The host and the backend forget the fd before it is closed, so a new
      * descriptor with the same number starts clean. */
     ac__map_remove(map, d);
+    if (AC__FLAG(d, AC__F_LINGER))
+        ac__linger_forget(d);
     if (d->release)
         d->release(d);
     if (d->fd >= 0 && close(d->fd) < 0 && errno != EINTR)

@@ -120,6 +120,10 @@ static void expt_event(ac_dispatcher *d)
 void ac__readwrite(ac_dispatcher *d, unsigned revents)
 {
 #define AC__GONE() AC__FLAG(d, AC__F_CLOSED)
+    if (AC__FLAG(d, AC__F_LINGER)) {
+        ac__linger_event(d, revents);
+        return;
+    }
     if ((revents & AC_IN) && (read_event(d), AC__GONE()))
         return;
     if ((revents & AC_OUT) && (write_event(d), AC__GONE()))

@@ -20,6 +20,7 @@ enum {
     AC__F_ZOMBIE = 1u << 8,   /* closed, destroy pending */
     AC__F_STARVED = 1u << 9,  /* listener paused by EMFILE until an fd frees */
     AC__F_HAS_ADDR = 1u << 10,
+    AC__F_LINGER = 1u << 11,  /* ac_close_lingering in progress */
     /* "unhandled X event" already logged: one bit per kind */
     AC__F_WARNED_SHIFT = 16
 };
@@ -35,6 +36,13 @@ typedef struct ac__backend_ops {
     int (*modify)(ac_map *map, ac_dispatcher *d, unsigned old, unsigned want);
     int (*wait)(ac_map *map, int timeout_ms);
 } ac__backend_ops;
+
+typedef struct ac__linger {
+    struct ac__linger *next;
+    ac_dispatcher *d;
+    uint64_t deadline; /* ms, CLOCK_MONOTONIC */
+    size_t left;       /* bytes still allowed to be discarded */
+} ac__linger;
 
 typedef struct ac__fired {
     int fd;
@@ -65,6 +73,12 @@ struct ac_map {
     uint64_t starved_since;   /* ms, CLOCK_MONOTONIC */
     volatile sig_atomic_t stop;
 
+    ac__linger *lingering;
+
+    char *scratch; /* shared read buffer (async_chat), see ac__scratch */
+    size_t scratch_cap;
+    bool scratch_busy;
+
     ac_log_fn log_fn;
     void *log_data;
     ac_log_level log_level;
@@ -88,6 +102,18 @@ AC__HIDDEN void ac__starve(ac_dispatcher *d);
 AC__HIDDEN int ac__starve_timeout(ac_map *map, int timeout_ms);
 AC__HIDDEN void ac__log(ac_map *map, ac_log_level level, const char *fmt, ...)
     AC_PRINTF(3, 4);
+
+/* linger.c */
+AC__HIDDEN void ac__linger_event(ac_dispatcher *d, unsigned revents);
+AC__HIDDEN void ac__linger_forget(ac_dispatcher *d);
+AC__HIDDEN void ac__linger_expire(ac_map *map);
+AC__HIDDEN uint64_t ac__now_ms(void);
+
+/* A read buffer of at least `size` bytes shared by the map's channels, so
+ * idle channels hold none; a nested user gets a private one. NULL if out
+ * of memory. Give it back with ac__scratch_put. */
+AC__HIDDEN char *ac__scratch_get(ac_map *map, size_t size);
+AC__HIDDEN void ac__scratch_put(ac_map *map, char *buf);
 
 /* dispatcher.c */
 AC__HIDDEN int ac__check_fresh(const ac_dispatcher *d);

@@ -2,20 +2,12 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <time.h>
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Wait, retrying EINTR with what is left of the timeout, unless a signal
  * handler asked the loop to stop. */
 static int wait_ready(ac_map *map, int timeout_ms)
 {
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    int64_t deadline = timeout_ms > 0 ? (int64_t)ac__now_ms() + timeout_ms : 0;
     int n;
 
     for (;;) {
@@ -25,7 +17,7 @@ static int wait_ready(ac_map *map, int timeout_ms)
         if (map->stop)
             return -EINTR;
         if (timeout_ms > 0) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - (int64_t)ac__now_ms();
             timeout_ms = left > 0 ? (int)left : 0;
         }
     }
@@ -33,7 +25,7 @@ static int wait_ready(ac_map *map, int timeout_ms)
 
 int ac_poll_once(ac_map *map, int timeout_ms)
 {
-    int n;
+    int n, due;
 
     if (!map)
         map = ac_map_default();
@@ -46,7 +38,10 @@ int ac_poll_once(ac_map *map, int timeout_ms)
     n = ac_map_refresh(map);
     if (n < 0)
         return n;
-    n = wait_ready(map, ac__starve_timeout(map, timeout_ms));
+    due = ac_map_timeout(map);
+    if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
+        timeout_ms = due;
+    n = wait_ready(map, timeout_ms);
     if (n <= 0)
         return n;
     return ac__dispatch_fired(map, (size_t)n);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* After EMFILE at accept, listeners pause until a channel of the map closes
  * or this long has passed: bounded retries instead of a busy spin. */
@@ -114,6 +113,7 @@ int ac_map_free(ac_map *map)
     map->ops->destroy(map);
     free(map->fired);
     free(map->fds);
+    free(map->scratch);
     if (map == default_map)
         default_map = NULL;
     free(map);
@@ -452,18 +452,11 @@ void ac__map_remove(ac_map *map, ac_dispatcher *d)
         unstarve(map);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 void ac__starve(ac_dispatcher *d)
 {
     d->flags |= AC__F_STARVED;
     d->map->starved = true;
-    d->map->starved_since = now_ms();
+    d->map->starved_since = ac__now_ms();
     if (AC__FLAG(d, AC__F_DECLARED))
         ac__update_interest(d);
 }
@@ -474,7 +467,7 @@ int ac__starve_timeout(ac_map *map, int timeout_ms)
 
     if (!map->starved)
         return timeout_ms;
-    elapsed = now_ms() - map->starved_since;
+    elapsed = ac__now_ms() - map->starved_since;
     if (elapsed >= AC__STARVE_MS)
         return 0;
     if (timeout_ms < 0 || (uint64_t)timeout_ms > AC__STARVE_MS - elapsed)
@@ -525,6 +518,8 @@ int ac_map_refresh(ac_map *map)
     if (map->starved && ac__starve_timeout(map, -1) == 0)
         unstarve(map);
     ac__enter(map);
+    if (map->lingering)
+        ac__linger_expire(map);
     for (d = map->pulled; d; d = map->iter_next) {
         int r;
         unsigned want;

@@ -1,0 +1,773 @@
+/* Python's asynchat: terminator-framed input, queued output. */
+#include "internal.h"
+
+#include <asyncore/asynchat.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { OUT_BYTES, OUT_PRODUCER, OUT_CLOSE };
+
+struct ac__chat_out {
+    struct ac__chat_out *next;
+    int kind;
+    char *buf; /* OUT_BYTES: buf[off, off + len) unsent */
+    size_t off, len, cap;
+    ac_producer prod; /* OUT_PRODUCER: chunk[chunk_off, chunk_len) unsent */
+    const char *chunk;
+    size_t chunk_off, chunk_len;
+};
+
+/* The bounded number of sends one initiate_send makes, so an endless
+ * producer cannot starve the rest of the loop. */
+#define SENDS_PER_CALL 64
+
+static ac_chat *CH(ac_dispatcher *d)
+{
+    return AC_CHAT_OF(d);
+}
+
+static const ac_chat_class *as_chat(const ac_dispatcher_class *k)
+{
+    return (const ac_chat_class *)(const void *)k;
+}
+
+/* Chat methods are inherited like dispatcher ones, along the chain of chat
+ * classes that ends at ac_chat_base_class. */
+#define CHAT_METHOD(c, slot)                                                 \
+    ({                                                                       \
+        const ac_dispatcher_class *k_ = (c)->base.klass;                     \
+        __typeof__(((ac_chat_class *)0)->slot) m_ = NULL;                       \
+        for (; k_ && !m_; k_ = k_->parent) {                                 \
+            m_ = as_chat(k_)->slot;                                          \
+            if (k_ == AC_CHAT_PARENT)                                        \
+                break;                                                       \
+        }                                                                    \
+        m_ ? m_ : ac_chat_base_class.slot;                                   \
+    })
+
+static bool gone(const ac_chat *c)
+{
+    return AC__FLAG(&c->base, AC__F_CLOSED);
+}
+
+/* ---- output ---- */
+
+static void out_free(struct ac__chat_out *e)
+{
+    if (e->kind == OUT_PRODUCER && e->prod.free)
+        e->prod.free(e->prod.data);
+    free(e->buf);
+    free(e);
+}
+
+static void out_pop(ac_chat *c)
+{
+    struct ac__chat_out *e = c->out_head;
+
+    c->out_head = e->next;
+    if (!c->out_head)
+        c->out_tail = NULL;
+    if (e->kind == OUT_BYTES)
+        c->out_bytes -= e->len;
+    out_free(e);
+}
+
+static void out_clear(ac_chat *c)
+{
+    while (c->out_head)
+        out_pop(c);
+}
+
+static struct ac__chat_out *out_append(ac_chat *c, int kind)
+{
+    struct ac__chat_out *e = calloc(1, sizeof(*e));
+
+    if (!e)
+        return NULL;
+    e->kind = kind;
+    if (c->out_tail)
+        c->out_tail->next = e;
+    else
+        c->out_head = e;
+    c->out_tail = e;
+    return e;
+}
+
+static void sync_interest(ac_chat *c)
+{
+    if (c->base.flags & AC__F_DECLARED)
+        ac_set_interest(&c->base, AC_READ | (c->out_head ? AC_WRITE : 0));
+}
+
+/* Returns 0, or a negative errno after which the channel may be gone. */
+static int initiate_send(ac_chat *c)
+{
+    int sends = 0;
+
+    while (c->out_head && ac_connected(&c->base) && sends < SENDS_PER_CALL) {
+        struct ac__chat_out *e = c->out_head;
+        const char *p;
+        size_t len;
+        ssize_t n;
+
+        if (e->kind == OUT_CLOSE) {
+            out_pop(c);
+            ac_handle_close(&c->base);
+            return 0;
+        }
+        if (e->kind == OUT_PRODUCER) {
+            if (e->chunk_off == e->chunk_len) {
+                const void *chunk = NULL;
+                n = e->prod.more(e->prod.data, &chunk);
+                if (n < 0) {
+                    out_pop(c);
+                    ac_handle_error(&c->base, (int)-n, "producer");
+                    return (int)n;
+                }
+                if (n == 0) {
+                    out_pop(c);
+                    continue;
+                }
+                e->chunk = chunk;
+                e->chunk_off = 0;
+                e->chunk_len = (size_t)n;
+            }
+            p = e->chunk + e->chunk_off;
+            len = e->chunk_len - e->chunk_off;
+        } else {
+            p = e->buf + e->off;
+            len = e->len;
+        }
+        if (len > c->out_size)
+            len = c->out_size;
+        n = ac_send(&c->base, p, len);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            break;
+        if (e->kind == OUT_PRODUCER) {
+            e->chunk_off += (size_t)n;
+        } else {
+            e->off += (size_t)n;
+            e->len -= (size_t)n;
+            c->out_bytes -= (size_t)n;
+            if (e->len == 0)
+                out_pop(c);
+        }
+        if ((size_t)n < len)
+            break; /* the socket is full */
+        sends++;
+    }
+    sync_interest(c);
+    return 0;
+}
+
+/* Public entry points that may run user code (handle_close, destroy) do it
+ * as a handler frame, and do not touch the channel afterwards. */
+int ac_chat_initiate_send(ac_chat *c)
+{
+    ac_map *map;
+    int r;
+
+    if (!c || !c->base.map)
+        return -EINVAL;
+    if (gone(c))
+        return -EBADF;
+    map = c->base.map;
+    ac__enter(map);
+    r = initiate_send(c);
+    ac__leave(map);
+    return r;
+}
+
+static int push_bytes(ac_chat *c, const char *p, size_t len)
+{
+    struct ac__chat_out *e = c->out_tail;
+
+    if (!e || e->kind != OUT_BYTES) {
+        e = out_append(c, OUT_BYTES);
+        if (!e)
+            return -ENOMEM;
+    }
+    if (e->off + e->len + len > e->cap) {
+        if (e->off) { /* slide the unsent part down before growing */
+            memmove(e->buf, e->buf + e->off, e->len);
+            e->off = 0;
+        }
+        if (e->len + len > e->cap) {
+            size_t cap = e->cap ? e->cap : 256;
+            char *b;
+            while (cap < e->len + len)
+                cap *= 2;
+            b = realloc(e->buf, cap);
+            if (!b)
+                return -ENOMEM;
+            e->buf = b;
+            e->cap = cap;
+        }
+    }
+    memcpy(e->buf + e->off + e->len, p, len);
+    e->len += len;
+    c->out_bytes += len;
+    return 0;
+}
+
+int ac_chat_push(ac_chat *c, const void *data, size_t len)
+{
+    const char *p = data;
+    ac_map *map;
+    int r;
+
+    if (!c || (!data && len))
+        return -EINVAL;
+    if (gone(c) || c->base.fd < 0)
+        return -EBADF;
+    if (len == 0)
+        return 0;
+    map = c->base.map;
+    ac__enter(map);
+    /* Nothing queued: send straight from the caller's memory and copy only
+     * what the socket did not take. */
+    while (!c->out_head && ac_connected(&c->base) && len) {
+        size_t k = len < c->out_size ? len : c->out_size;
+        ssize_t n = ac_send(&c->base, p, k);
+        if (n <= 0) {
+            if (n < 0) {
+                ac__leave(map);
+                return (int)n;
+            }
+            break;
+        }
+        p += n;
+        len -= (size_t)n;
+        if ((size_t)n < k)
+            break;
+    }
+    r = len ? push_bytes(c, p, len) : 0;
+    if (r == 0 && len)
+        r = initiate_send(c);
+    else if (r == 0)
+        sync_interest(c);
+    ac__leave(map);
+    return r;
+}
+
+int ac_chat_push_with_producer(ac_chat *c, const ac_producer *p)
+{
+    struct ac__chat_out *e;
+    ac_map *map;
+    int r;
+
+    if (!p || !p->more) {
+        if (p && p->free)
+            p->free(p->data);
+        return -EINVAL;
+    }
+    if (!c || gone(c) || c->base.fd < 0 || !(e = out_append(c, OUT_PRODUCER))) {
+        if (p->free)
+            p->free(p->data);
+        return !c ? -EINVAL : (gone(c) || c->base.fd < 0) ? -EBADF : -ENOMEM;
+    }
+    e->prod = *p;
+    map = c->base.map;
+    ac__enter(map);
+    r = initiate_send(c);
+    ac__leave(map);
+    return r;
+}
+
+int ac_chat_close_when_done(ac_chat *c)
+{
+    ac_map *map;
+    int r;
+
+    if (!c)
+        return -EINVAL;
+    if (gone(c))
+        return -EBADF;
+    if (!out_append(c, OUT_CLOSE))
+        return -ENOMEM;
+    map = c->base.map;
+    ac__enter(map);
+    r = initiate_send(c);
+    ac__leave(map);
+    return r;
+}
+
+size_t ac_chat_pending(const ac_chat *c)
+{
+    return c ? c->out_bytes : 0;
+}
+
+void ac_chat_discard_buffers(ac_chat *c)
+{
+    if (!c)
+        return;
+    c->kept_len = 0;
+    c->inc_len = 0;
+    c->line_len = 0;
+    c->skipping = false;
+    c->gen++;
+    out_clear(c);
+    if (!gone(c))
+        sync_interest(c);
+}
+
+/* ---- terminators ---- */
+
+int ac_chat_set_terminator(ac_chat *c, const void *term, size_t len)
+{
+    char *t;
+
+    if (!c)
+        return -EINVAL;
+    if (!term || len == 0) {
+        c->term_kind = AC_TERM_NONE;
+        return 0;
+    }
+    if (len <= sizeof(c->term_inline)) {
+        t = c->term_inline;
+    } else {
+        t = c->term != c->term_inline && c->term_len >= len ? c->term : NULL;
+        if (!t) {
+            t = malloc(len);
+            if (!t)
+                return -ENOMEM;
+        }
+    }
+    memmove(t, term, len);
+    if (c->term && c->term != c->term_inline && c->term != t)
+        free(c->term);
+    c->term = t;
+    c->term_len = len;
+    c->term_kind = AC_TERM_BYTES;
+    return 0;
+}
+
+int ac_chat_set_terminator_count(ac_chat *c, long long n)
+{
+    if (!c || n < 0)
+        return -EINVAL;
+    c->term_kind = AC_TERM_COUNT;
+    c->count = (unsigned long long)n;
+    return 0;
+}
+
+ac_term_kind ac_chat_get_terminator(const ac_chat *c, const void **term,
+                                    size_t *len, unsigned long long *count)
+{
+    if (!c)
+        return AC_TERM_NONE;
+    if (term)
+        *term = c->term_kind == AC_TERM_BYTES ? c->term : NULL;
+    if (len)
+        *len = c->term_kind == AC_TERM_BYTES ? c->term_len : 0;
+    if (count)
+        *count = c->term_kind == AC_TERM_COUNT ? c->count : 0;
+    return (ac_term_kind)c->term_kind;
+}
+
+size_t ac_find_prefix_at_end(const void *hay, size_t hay_len,
+                             const void *needle, size_t needle_len)
+{
+    const char *h = hay;
+    size_t l = needle_len ? needle_len - 1 : 0;
+
+    if (l > hay_len)
+        l = hay_len;
+    for (; l > 0; l--)
+        if (memcmp(h + hay_len - l, needle, l) == 0)
+            return l;
+    return 0;
+}
+
+/* ---- input ---- */
+
+static void collect(ac_chat *c, const char *p, size_t n)
+{
+    if (c->skipping)
+        return;
+    if (c->max_line && c->line_len + n > c->max_line) {
+        c->skipping = true;
+        c->line_len = 0;
+        CHAT_METHOD(c, line_too_long)(c);
+        return;
+    }
+    c->line_len += n;
+    CHAT_METHOD(c, collect_incoming_data)(c, p, n);
+}
+
+static void found(ac_chat *c)
+{
+    c->line_len = 0;
+    if (c->skipping) {
+        c->skipping = false; /* the oversized record ends here, silently */
+        return;
+    }
+    CHAT_METHOD(c, found_terminator)(c);
+}
+
+static int keep(ac_chat *c, const char *p, size_t n)
+{
+    if (n > c->kept_cap) {
+        char *k = realloc(c->kept, n);
+        if (!k)
+            return -ENOMEM;
+        c->kept = k;
+        c->kept_cap = n;
+    }
+    memcpy(c->kept, p, n);
+    c->kept_len = n;
+    return 0;
+}
+
+static const char *search(const char *p, size_t n, const char *t, size_t tl)
+{
+    if (tl == 1)
+        return memchr(p, t[0], n);
+    return memmem(p, n, t, tl);
+}
+
+/* Python's handle_read loop over buf[0, len), which starts with the bytes
+ * kept from the previous read. Each byte is looked at a bounded number of
+ * times: unterminated data is handed on at once and only a possible
+ * terminator prefix is kept (D-04). Stops early if a handler closed the
+ * channel or discarded the buffers. */
+static void process(ac_chat *c, const char *buf, size_t len)
+{
+    unsigned gen = c->gen;
+
+    c->feeding = true;
+    while (len > 0 && !gone(c) && gen == c->gen) {
+        if (c->term_kind == AC_TERM_NONE ||
+            (c->term_kind == AC_TERM_COUNT && c->count == 0)) {
+            collect(c, buf, len);
+            len = 0;
+        } else if (c->term_kind == AC_TERM_COUNT) {
+            if (len < c->count) {
+                c->count -= len;
+                collect(c, buf, len);
+                len = 0;
+            } else {
+                size_t n = (size_t)c->count;
+                collect(c, buf, n);
+                buf += n;
+                len -= n;
+                c->count = 0;
+                if (!gone(c) && gen == c->gen)
+                    found(c);
+            }
+        } else {
+            size_t tl = c->term_len;
+            const char *hit = search(buf, len, c->term, tl);
+
+            if (hit) {
+                size_t idx = (size_t)(hit - buf);
+                if (idx > 0)
+                    collect(c, buf, idx);
+                buf += idx + tl;
+                len -= idx + tl;
+                if (!gone(c) && gen == c->gen)
+                    found(c);
+            } else {
+                size_t k = ac_find_prefix_at_end(buf, len, c->term, tl);
+                if (k != len)
+                    collect(c, buf, len - k);
+                if (k && !gone(c) && gen == c->gen &&
+                    keep(c, buf + len - k, k) < 0)
+                    ac_handle_error(&c->base, ENOMEM, "recv");
+                len = 0;
+            }
+        }
+    }
+    c->feeding = false;
+}
+
+/* Contiguous kept prefix + new bytes, in the map's shared buffer. */
+static char *with_kept(ac_chat *c, size_t extra)
+{
+    char *buf = ac__scratch_get(c->base.map, c->kept_len + extra);
+
+    if (buf && c->kept_len)
+        memcpy(buf, c->kept, c->kept_len);
+    return buf;
+}
+
+int ac_chat_feed(ac_chat *c, const void *data, size_t len)
+{
+    ac_map *map;
+    char *buf;
+
+    if (!c || !c->base.map || (!data && len))
+        return -EINVAL;
+    if (gone(c))
+        return -EBADF;
+    if (c->feeding)
+        return -EBUSY;
+    map = c->base.map;
+    ac__enter(map);
+    if (c->kept_len == 0) {
+        process(c, data, len);
+    } else if ((buf = with_kept(c, len))) {
+        size_t total = c->kept_len + len;
+        memcpy(buf + c->kept_len, data, len);
+        c->kept_len = 0;
+        process(c, buf, total);
+        ac__scratch_put(map, buf);
+    } else {
+        ac__leave(map);
+        return -ENOMEM;
+    }
+    ac__leave(map);
+    return 0;
+}
+
+static void chat_handle_read(ac_dispatcher *d)
+{
+    ac_chat *c = CH(d);
+    ac_map *map = d->map;
+    char *buf;
+    ssize_t n;
+
+    if (c->feeding)
+        return; /* a handler of ours is running: not now */
+    buf = with_kept(c, c->in_size);
+    if (!buf) {
+        ac_handle_error(d, ENOMEM, "recv");
+        return;
+    }
+    n = ac_recv(d, buf + c->kept_len, c->in_size);
+    if (n > 0) {
+        size_t total = c->kept_len + (size_t)n;
+        c->kept_len = 0;
+        process(c, buf, total);
+    }
+    ac__scratch_put(map, buf);
+}
+
+static void chat_handle_write(ac_dispatcher *d)
+{
+    initiate_send(CH(d));
+}
+
+static void chat_handle_close(ac_dispatcher *d)
+{
+    ac_close(d);
+}
+
+static bool chat_readable(ac_dispatcher *d)
+{
+    (void)d;
+    return true;
+}
+
+static bool chat_writable(ac_dispatcher *d)
+{
+    return CH(d)->out_head || !ac_connected(d);
+}
+
+/* ---- default chat methods ---- */
+
+static void chat_collect(ac_chat *c, const void *data, size_t len)
+{
+    if (c->inc_len + len > c->inc_cap) {
+        size_t cap = c->inc_cap ? c->inc_cap : 256;
+        char *p;
+        while (cap < c->inc_len + len)
+            cap *= 2;
+        p = realloc(c->incoming, cap);
+        if (!p) {
+            ac_handle_error(&c->base, ENOMEM, "collect_incoming_data");
+            return;
+        }
+        c->incoming = p;
+        c->inc_cap = cap;
+    }
+    memcpy(c->incoming + c->inc_len, data, len);
+    c->inc_len += len;
+}
+
+static void chat_found(ac_chat *c)
+{
+    ac_log_info(&c->base, AC_LOG_WARNING, "%s: unhandled found_terminator",
+                ac_class_name(&c->base));
+}
+
+static void chat_too_long(ac_chat *c)
+{
+    ac_handle_error(&c->base, EMSGSIZE, "line too long");
+}
+
+static void release(ac_dispatcher *d)
+{
+    ac_chat *c = CH(d);
+
+    out_clear(c);
+    free(c->kept);
+    free(c->incoming);
+    if (c->term && c->term != c->term_inline)
+        free(c->term);
+    c->term = NULL;
+    c->kept = c->incoming = NULL;
+    c->kept_len = c->kept_cap = c->inc_len = c->inc_cap = 0;
+}
+
+const ac_chat_class ac_chat_base_class = {
+    .base =
+        {
+            .name = "async_chat",
+            .parent = &ac_base_class,
+            .readable = chat_readable,
+            .writable = chat_writable,
+            .handle_read = chat_handle_read,
+            .handle_write = chat_handle_write,
+            .handle_close = chat_handle_close,
+        },
+    .collect_incoming_data = chat_collect,
+    .found_terminator = chat_found,
+    .line_too_long = chat_too_long,
+};
+
+int ac_chat_init(ac_chat *c, const ac_chat_class *klass, ac_map *map)
+{
+    const ac_dispatcher_class *k;
+    int r;
+
+    if (!c)
+        return -EINVAL;
+    if (!klass)
+        klass = &ac_chat_base_class;
+    for (k = &klass->base; k && k != AC_CHAT_PARENT; k = k->parent)
+        ;
+    if (!k)
+        return -EINVAL; /* not derived from async_chat */
+    r = ac_dispatcher_init(&c->base, &klass->base, map);
+    if (r < 0)
+        return r;
+    memset((char *)c + sizeof(c->base), 0, sizeof(*c) - sizeof(c->base));
+    c->in_size = AC_CHAT_IN_BUFFER_SIZE;
+    c->out_size = AC_CHAT_OUT_BUFFER_SIZE;
+    c->base.release = release;
+    if (AC__METHOD(&c->base, readable) == chat_readable &&
+        AC__METHOD(&c->base, writable) == chat_writable)
+        ac_set_interest(&c->base, AC_READ);
+    return 0;
+}
+
+int ac_chat_set_buffer_sizes(ac_chat *c, size_t in_size, size_t out_size)
+{
+    if (!c)
+        return -EINVAL;
+    c->in_size = in_size ? in_size : AC_CHAT_IN_BUFFER_SIZE;
+    c->out_size = out_size ? out_size : AC_CHAT_OUT_BUFFER_SIZE;
+    return 0;
+}
+
+void ac_chat_set_max_line(ac_chat *c, size_t max)
+{
+    if (c)
+        c->max_line = max;
+}
+
+const void *ac_chat_data(const ac_chat *c, size_t *len)
+{
+    if (len)
+        *len = c ? c->inc_len : 0;
+    return c ? c->incoming : NULL;
+}
+
+void ac_chat_clear_data(ac_chat *c)
+{
+    if (c)
+        c->inc_len = 0;
+}
+
+/* ---- producers ---- */
+
+typedef struct {
+    size_t off, len, chunk;
+    char data[];
+} simple_state;
+
+static ssize_t simple_more(void *data, const void **chunk)
+{
+    simple_state *s = data;
+    size_t n = s->len - s->off;
+
+    if (n > s->chunk)
+        n = s->chunk;
+    *chunk = s->data + s->off;
+    s->off += n;
+    return (ssize_t)n;
+}
+
+int ac_simple_producer(ac_producer *p, const void *data, size_t len,
+                       size_t chunk_size)
+{
+    simple_state *s;
+
+    if (!p || (!data && len))
+        return -EINVAL;
+    s = malloc(sizeof(*s) + len);
+    if (!s)
+        return -ENOMEM;
+    s->off = 0;
+    s->len = len;
+    s->chunk = chunk_size ? chunk_size : 512;
+    if (len)
+        memcpy(s->data, data, len);
+    p->more = simple_more;
+    p->free = free;
+    p->data = s;
+    return 0;
+}
+
+typedef struct {
+    int fd;
+    bool close_fd;
+    size_t chunk;
+    char buf[];
+} fd_state;
+
+static ssize_t fd_more(void *data, const void **chunk)
+{
+    fd_state *s = data;
+    ssize_t n;
+
+    do
+        n = read(s->fd, s->buf, s->chunk);
+    while (n < 0 && errno == EINTR);
+    *chunk = s->buf;
+    return n < 0 ? -errno : n;
+}
+
+static void fd_free(void *data)
+{
+    fd_state *s = data;
+
+    if (s->close_fd)
+        close(s->fd);
+    free(s);
+}
+
+int ac_fd_producer(ac_producer *p, int fd, size_t chunk_size, bool close_fd)
+{
+    fd_state *s;
+
+    if (!p || fd < 0)
+        return -EINVAL;
+    if (!chunk_size)
+        chunk_size = 65536;
+    s = malloc(sizeof(*s) + chunk_size);
+    if (!s)
+        return -ENOMEM;
+    s->fd = fd;
+    s->close_fd = close_fd;
+    s->chunk = chunk_size;
+    p->more = fd_more;
+    p->free = fd_free;
+    p->data = s;
+    return 0;
+}
