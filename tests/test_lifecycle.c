@@ -263,7 +263,78 @@ static void test_map_free_rules(void)
     t_map_done(map);
 }
 
+/* ac_close_lingering: the peer gets everything sent, then EOF; the channel
+ * goes once the peer closes, the time runs out, or the byte budget is
+ * spent; no handler runs meanwhile. */
+static void test_linger_peer_closes(void)
+{
+    ac_map *map = t_map_new();
+    tchan *t = tchan_new(map);
+    int sv[2], before = t_destroyed;
+    char buf[16];
+
+    t_socketpair(sv);
+    CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
+    CU_ASSERT_EQUAL(ac_send(&t->d, "last words", 10), 10);
+    CU_ASSERT_EQUAL(write(sv[1], "unread", 6), 6);
+    CU_ASSERT_EQUAL(ac_close_lingering(&t->d, 5000, 1 << 20), 0);
+    CU_ASSERT_EQUAL(ac_send(&t->d, "x", 1), -EPIPE);
+    CU_ASSERT_EQUAL(read(sv[1], buf, sizeof(buf)), 10);
+    CU_ASSERT_EQUAL(read(sv[1], buf, sizeof(buf)), 0); /* EOF, not a reset */
+    CU_ASSERT_EQUAL(write(sv[1], "more", 4), 4);
+    t_step(map, 50);
+    CU_ASSERT_EQUAL(ac_map_count(map), 1); /* still draining */
+    CU_ASSERT_EQUAL(t->n_read, 0);
+    close(sv[1]);
+    CU_ASSERT_TRUE(t_run_until_empty(map, 2000));
+    CU_ASSERT_EQUAL(t_destroyed, before + 1);
+    t_map_done(map);
+}
+
+static void test_linger_timeout(void)
+{
+    ac_map *map = t_map_new();
+    tchan *t = tchan_new(map);
+    int sv[2], due;
+
+    t_socketpair(sv);
+    CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
+    CU_ASSERT_EQUAL(ac_map_timeout(map), -1);
+    CU_ASSERT_EQUAL(ac_close_lingering(&t->d, 100, 1 << 20), 0);
+    due = ac_map_timeout(map);
+    CU_ASSERT(due >= 0 && due <= 100);
+    /* the peer neither sends nor closes: the deadline ends it */
+    CU_ASSERT_TRUE(t_run_until_empty(map, 2000));
+    CU_ASSERT_EQUAL(ac_map_timeout(map), -1);
+    close(sv[1]);
+    t_map_done(map);
+}
+
+static void test_linger_byte_budget(void)
+{
+    ac_map *map = t_map_new();
+    tchan *t = tchan_new(map);
+    int sv[2];
+    static char junk[20000];
+
+    t_socketpair(sv);
+    CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
+    CU_ASSERT_EQUAL(ac_close_lingering(&t->d, 10000, 1000), 0);
+    CU_ASSERT_EQUAL(write(sv[1], junk, sizeof(junk)), (ssize_t)sizeof(junk));
+    CU_ASSERT_TRUE(t_run_until_empty(map, 2000));
+    close(sv[1]);
+    /* a channel that is not connected just closes */
+    t = tchan_new(map);
+    CU_ASSERT_EQUAL(ac_create_socket(&t->d, AF_INET, SOCK_STREAM), 0);
+    CU_ASSERT_EQUAL(ac_close_lingering(&t->d, 1000, 10), 0);
+    CU_ASSERT_EQUAL(ac_map_count(map), 0);
+    t_map_done(map);
+}
+
 static CU_TestInfo tests[] = {
+    {"linger_peer_closes", test_linger_peer_closes},
+    {"linger_timeout", test_linger_timeout},
+    {"linger_byte_budget", test_linger_byte_budget},
     {"close_self_deferred_destroy", test_close_self_deferred_destroy},
     {"close_outside_handler", test_close_outside_handler},
     {"fd_reuse_same_iteration", test_fd_reuse_same_iteration},

@@ -251,6 +251,8 @@ ssize_t ac_send(ac_dispatcher *d, const void *buf, size_t len)
         return r;
     if (!buf && len)
         return -EINVAL;
+    if (AC__FLAG(d, AC__F_LINGER))
+        return -EPIPE; /* writing was shut down by ac_close_lingering */
     if (AC__FLAG(d, AC__F_FILE))
         n = ac__file_write(d->fd, buf, len);
     else

@@ -1,0 +1,220 @@
+/* chat_server: a line-based chat on async_chat.
+ *
+ *   chat_server [--host H] [--port P]
+ *
+ * A client's first line is its nickname; each later line L goes to every
+ * other connected client as "NICK: L\n". Lines end at "\n" (a trailing
+ * "\r" is dropped). A line over 65536 bytes gets "error: line too long\n"
+ * and the client is closed once that is flushed, with a lingering close so
+ * the message is not destroyed by a reset. A client that stops reading is
+ * dropped when 64 MiB wait for it, so it cannot stall or exhaust the rest. */
+#include "common.h"
+
+#include <asyncore/asynchat.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_LINE 65536
+#define MAX_BACKLOG (64u << 20)
+
+typedef struct client {
+    ac_chat chat;
+    struct client *prev, *next; /* the room */
+    char *nick;
+    bool dropping;
+} client;
+
+static client *room;
+
+static client *CL(ac_chat *c)
+{
+    return AC_CONTAINER_OF(c, client, chat);
+}
+
+static void leave_room(client *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (room == c)
+        room = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void broadcast(client *from, const char *line, size_t len)
+{
+    size_t nick = strlen(from->nick), n = nick + 2 + len + 1;
+    char *msg = malloc(n);
+    client *c, *next;
+
+    if (!msg)
+        return;
+    memcpy(msg, from->nick, nick);
+    memcpy(msg + nick, ": ", 2);
+    memcpy(msg + nick + 2, line, len);
+    msg[n - 1] = '\n';
+    for (c = room; c; c = next) {
+        next = c->next;
+        if (c == from || c->dropping)
+            continue;
+        if (ac_chat_pending(&c->chat) > MAX_BACKLOG) {
+            ac_log_info(&c->chat.base, AC_LOG_WARNING,
+                        "dropping %s: it stopped reading",
+                        c->nick ? c->nick : "(no nick)");
+            ac_handle_close(&c->chat.base);
+            continue;
+        }
+        ac_chat_push(&c->chat, msg, n);
+    }
+    free(msg);
+}
+
+static void client_found_terminator(ac_chat *chat)
+{
+    client *c = CL(chat);
+    size_t len;
+    const char *line = ac_chat_data(chat, &len);
+
+    if (len && line[len - 1] == '\r')
+        len--;
+    if (!c->dropping) {
+        if (!c->nick) {
+            c->nick = strndup(line ? line : "", len);
+            if (!c->nick)
+                ac_handle_close(&chat->base);
+        } else {
+            broadcast(c, line ? line : "", len);
+        }
+    }
+    ac_chat_clear_data(chat);
+}
+
+static void client_line_too_long(ac_chat *chat)
+{
+    client *c = CL(chat);
+
+    if (c->dropping)
+        return;
+    c->dropping = true;
+    ac_chat_clear_data(chat);
+    ac_chat_push(chat, "error: line too long\n", 21);
+    ac_chat_close_when_done(chat);
+}
+
+static void client_close(ac_dispatcher *d)
+{
+    client *c = CL(AC_CHAT_OF(d));
+
+    leave_room(c);
+    c->dropping = true;
+    /* Unread input would turn a plain close into a reset that can destroy
+     * the error message on its way: shut down writing, drain, then close. */
+    ac_close_lingering(d, 2000, 1u << 20);
+}
+
+static void client_destroy(ac_dispatcher *d)
+{
+    client *c = CL(AC_CHAT_OF(d));
+
+    leave_room(c);
+    free(c->nick);
+    free(c);
+}
+
+static const ac_chat_class client_class = {
+    .base = {.name = "chat_client",
+             .parent = AC_CHAT_PARENT,
+             .handle_close = client_close,
+             .destroy = client_destroy},
+    .found_terminator = client_found_terminator,
+    .line_too_long = client_line_too_long,
+};
+
+static void server_accepted(ac_dispatcher *d, int fd,
+                            const struct sockaddr *addr, socklen_t len)
+{
+    client *c = calloc(1, sizeof(*c));
+
+    (void)addr;
+    (void)len;
+    if (!c || ac_chat_init(&c->chat, &client_class,
+                           ac_dispatcher_get_map(d)) < 0) {
+        free(c);
+        close(fd);
+        return;
+    }
+    ac_chat_set_terminator(&c->chat, "\n", 1);
+    ac_chat_set_max_line(&c->chat, MAX_LINE);
+    if (ac_set_socket(&c->chat.base, fd) < 0) {
+        close(fd);
+        ac_close(&c->chat.base); /* destroy frees c */
+        return;
+    }
+    c->next = room;
+    if (room)
+        room->prev = c;
+    room = c;
+}
+
+static const ac_dispatcher_class server_class = {
+    .name = "chat_server",
+    .handle_accepted = server_accepted,
+};
+
+static void usage(void)
+{
+    printf("usage: %s [--host H] [--port P]\n"
+           "Line chat: the first line is the nickname, later lines go to\n"
+           "every other client as 'NICK: LINE'. --port 0 picks a free port;\n"
+           "the first line on stdout is 'listening on HOST:PORT'.\n",
+           ex_prog);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1";
+    long port = 8008;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    ac_dispatcher server;
+    ac_map *map;
+    int i, r;
+
+    ex_prog = "chat_server";
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage();
+            return 0;
+        } else if (!strcmp(argv[i], "--host")) {
+            host = ex_value(argc, argv, &i);
+        } else if (!strcmp(argv[i], "--port")) {
+            port = ex_int("--port", ex_value(argc, argv, &i), 0, 65535);
+        } else {
+            ex_usage_error("unknown argument '%s' (try --help)", argv[i]);
+        }
+    }
+    ex_raise_nofile(20000);
+    map = ac_map_new(AC_BACKEND_DEFAULT);
+    if (!map)
+        ex_fail("cannot create the map: %s", strerror(errno));
+    r = ac_resolve(host, (int)port, AF_UNSPEC, true, &ss, &len);
+    if (r < 0)
+        ex_fail("cannot resolve '%s': %s", host, ac_strerror(r));
+    ac_dispatcher_init(&server, &server_class, map);
+    if ((r = ac_create_socket(&server, ss.ss_family, SOCK_STREAM)) < 0 ||
+        (r = ac_set_reuse_addr(&server)) < 0 ||
+        (r = ac_bind(&server, (struct sockaddr *)&ss, len)) < 0 ||
+        (r = ac_listen(&server, 4096)) < 0)
+        ex_fail("cannot listen on %s:%ld: %s", host, port, ac_strerror(r));
+    ex_stop_on_signals(map);
+    ex_print_listening("listening", &server);
+    r = ac_loop(map, NULL);
+    ac_map_free(map);
+    if (r < 0)
+        ex_fail("loop failed: %s", ac_strerror(r));
+    return 0;
+}
