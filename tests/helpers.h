@@ -8,7 +8,7 @@
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
 
-typedef enum { T_SELECT, T_POLL, T_EPOLL, T_HOST, T_NMODES } t_mode;
+typedef enum { T_SELECT, T_POLL, T_EPOLL, T_HOST, T_UV, T_NMODES } t_mode;
 
 extern t_mode t_current;
 
@@ -19,13 +19,17 @@ ac_map *t_map_new(void);
  * host (in host mode) holds no watches. */
 void t_map_done(ac_map *map);
 
-/* One iteration in the current mode: ac_poll_once, or one round of the
- * test's own poll()-based host loop. Returns events dispatched. */
+/* One iteration in the current mode: ac_poll_once, one round of the
+ * test's own poll()-based host loop, or uv_run(UV_RUN_ONCE) on a loop the
+ * libuv adapter is attached to. Returns events dispatched. */
 int t_step(ac_map *map, int timeout_ms);
 /* Step until *flag is true or `ms` milliseconds passed; returns *flag. */
 bool t_run_until(ac_map *map, const volatile bool *flag, int ms);
 /* Step until the map is empty or `ms` passed. */
 bool t_run_until_empty(ac_map *map, int ms);
+
+/* True when a host loop drives the map (hooks), not ac_poll_once. */
+#define t_hosted() (((1u << t_current) & T_HOSTED) != 0)
 
 /* Host-mode bookkeeping (only meaningful in T_HOST). */
 int t_host_watch_calls(void);
@@ -47,7 +51,8 @@ bool t_fd_open(int fd);
 /* Register `tests` as one suite per mode in `modes` (a mask of 1 << mode),
  * named "NAME/mode". t_register() takes every mode. */
 #define T_ALL ((1u << T_NMODES) - 1)
-#define T_NATIVE (T_ALL & ~(1u << T_HOST))
+#define T_HOSTED ((1u << T_HOST) | (1u << T_UV))
+#define T_NATIVE (T_ALL & ~T_HOSTED)
 #define T_ONCE (1u << T_EPOLL)
 void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes);
 #define t_register(name, tests) t_register_modes(name, tests, T_ALL)

@@ -15,7 +15,14 @@ static struct {
     int last_fd;
     unsigned last_events;
     int fail_with;
+    int detached;
 } rec;
+
+static void rec_detached(void *data)
+{
+    (void)data;
+    rec.detached++;
+}
 
 static int rec_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
 {
@@ -39,7 +46,7 @@ static void rec_unwatch(void *data, ac_dispatcher *d, int fd)
 static ac_map *hooked_map(void)
 {
     ac_map *map = t_map_new();
-    ac_hooks h = {rec_watch, rec_unwatch, NULL};
+    ac_hooks h = {.watch = rec_watch, .unwatch = rec_unwatch, .detached = rec_detached};
 
     memset(&rec, 0, sizeof(rec));
     CU_ASSERT_EQUAL(ac_map_set_hooks(map, &h), 0);
@@ -105,21 +112,25 @@ static void test_unwatch_before_close(void)
         CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
         peers[i] = sv[1];
     }
+    CU_ASSERT_EQUAL(rec.watch, 5);      /* joined with 0 */
     CU_ASSERT_EQUAL(ac_map_refresh(map), 5);
-    CU_ASSERT_EQUAL(rec.watch, 5);
+    CU_ASSERT_EQUAL(rec.watch, 10);     /* predicates asked: AC_READ */
     ac_close(ac_map_get(map, ac_fileno(ac_map_get(map, sv[0]))));
     CU_ASSERT_EQUAL(ac_close_all(map, false), 0);
     CU_ASSERT_EQUAL(rec.unwatch, 5);
     CU_ASSERT_EQUAL(rec.unwatch_closed, 0);
     for (i = 0; i < 5; i++)
         close(peers[i]);
-    /* a channel never given to watch is never unwatched */
+    /* a pulled channel is watched with 0 as it joins, and unwatched even
+     * if it never got interest */
     {
         tchan *t = tchan_new(map);
         t_socketpair(sv);
         CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
+        CU_ASSERT_EQUAL(rec.watch, 11);
+        CU_ASSERT_EQUAL(rec.last_events, 0);
         ac_close(&t->d);
-        CU_ASSERT_EQUAL(rec.unwatch, 5);
+        CU_ASSERT_EQUAL(rec.unwatch, 6);
         close(sv[1]);
     }
     ac_map_set_hooks(map, NULL);
@@ -133,7 +144,7 @@ static void test_attach_detach(void)
     ac_map *map;
     tchan *t;
     int sv[2];
-    ac_hooks h = {rec_watch, rec_unwatch, NULL};
+    ac_hooks h = {.watch = rec_watch, .unwatch = rec_unwatch, .detached = rec_detached};
 
     map = t_map_new();
     memset(&rec, 0, sizeof(rec));
@@ -143,9 +154,12 @@ static void test_attach_detach(void)
     CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
     CU_ASSERT_EQUAL(ac_map_set_hooks(map, &h), 0);
     CU_ASSERT_EQUAL(rec.watch, 1);
+    CU_ASSERT_EQUAL(ac_map_set_hooks(map, &h), -EBUSY); /* one host */
     CU_ASSERT_EQUAL(ac_poll_once(map, 0), -EBUSY); /* a host drives it */
+    CU_ASSERT_EQUAL(rec.detached, 0);
     CU_ASSERT_EQUAL(ac_map_set_hooks(map, NULL), 0);
     CU_ASSERT_EQUAL(rec.unwatch, 1);
+    CU_ASSERT_EQUAL(rec.detached, 1);
     CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
     CU_ASSERT_EQUAL(ac_poll_once(map, 1000), 1);
     CU_ASSERT_EQUAL(t->n_read, 1);
@@ -153,6 +167,29 @@ static void test_attach_detach(void)
     CU_ASSERT_EQUAL(rec.unwatch, 1); /* hooks gone: not called again */
     close(sv[1]);
     t_map_done(map);
+}
+
+/* Freeing a hooked map with open channels: every channel is unwatched
+ * (fd still open), then detached; nothing is called afterwards (C-74). */
+static void test_free_hooked_map(void)
+{
+    ac_map *map = hooked_map();
+    int i, sv[2], peers[3];
+
+    for (i = 0; i < 3; i++) {
+        tchan *t = tchan_new(map);
+        t_socketpair(sv);
+        CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
+        peers[i] = sv[1];
+    }
+    CU_ASSERT_EQUAL(ac_map_refresh(map), 3);
+    CU_ASSERT_EQUAL(ac_map_free(map), 0);
+    CU_ASSERT_EQUAL(rec.unwatch, 3);
+    CU_ASSERT_EQUAL(rec.unwatch_closed, 0);
+    CU_ASSERT_EQUAL(rec.detached, 1);
+    for (i = 0; i < 3; i++)
+        close(peers[i]);
+    t_map_done(t_map_new());
 }
 
 /* A failing watch reaches the channel's handle_error("watch"). */
@@ -260,6 +297,7 @@ static CU_TestInfo tests[] = {
     {"watch_only_on_change", test_watch_only_on_change},
     {"unwatch_before_close", test_unwatch_before_close},
     {"attach_detach", test_attach_detach},
+    {"free_hooked_map", test_free_hooked_map},
     {"watch_failure_reported", test_watch_failure_reported},
     {"dispatch_epoch", test_dispatch_epoch},
     {"host_data", test_host_data},

@@ -234,13 +234,16 @@ AC_EXTERN void ac_loop_stop(ac_map *map);
 /* ------------------------------------------------------------------ */
 
 /*
- * watch(data, d, fd, events): the channel's interest changed (events may be
- *   0: keep the fd but wait for nothing). Called only on a real change. A
- *   negative return is reported to the channel as handle_error(-ret,
- *   "watch").
+ * watch(data, d, fd, events): a channel joined the map, or its interest
+ *   changed. Events may be 0 (keep the fd but wait for nothing): a channel
+ *   with pulled interest joins with 0 and gets its interest at the next
+ *   ac_map_refresh(). After the join, watch is called only on a real
+ *   change. A negative return is reported to the channel as
+ *   handle_error(-ret, "watch") (handle_close for a disconnect errno such
+ *   as EBADF).
  * unwatch(data, d, fd): called once for every channel that was given to
- *   watch, before its fd is closed or it leaves the map (and for every such
- *   channel when the hooks are replaced). The fd is still open.
+ *   watch, before its fd is closed or it leaves the map (and for every
+ *   channel when the hooks are removed). The fd is still open.
  * The host then calls ac_map_refresh() before each time it sleeps and
  * ac_map_dispatch() for each ready fd.
  */
@@ -248,11 +251,17 @@ typedef struct ac_hooks {
     int (*watch)(void *data, ac_dispatcher *d, int fd, unsigned events);
     void (*unwatch)(void *data, ac_dispatcher *d, int fd);
     void *data;
+    /* Optional: these hooks are no longer used (replaced, removed, or the
+     * map is being freed); called after the last unwatch. The host must
+     * not call into the map from then on. */
+    void (*detached)(void *data);
 } ac_hooks;
 
-/* Install hooks (copied) and call watch for every channel that has
- * interest; NULL detaches, calling unwatch for every watched channel.
- * -EBUSY from a handler. */
+/* Install hooks (copied; `watch` is required) and call watch for every
+ * channel; NULL detaches, calling unwatch for every channel and then the
+ * old hooks' detached. Channels stay in the map; without hooks the map's
+ * own backend waits for them again. One host at a time: -EBUSY if hooks
+ * are already installed (remove them first), or from a handler. */
 AC_EXTERN int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks);
 
 /* Start a host iteration: evaluate pulled predicates, push interest

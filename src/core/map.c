@@ -274,8 +274,6 @@ static int apply(ac_dispatcher *d, unsigned want)
     if (map->has_hooks) {
         if (want == d->watched && AC__FLAG(d, AC__F_HOSTED))
             return 0;
-        if (want == 0 && !AC__FLAG(d, AC__F_HOSTED))
-            return 0;
         d->flags |= AC__F_HOSTED;
         set_watched(d, want);
         r = map->hooks.watch ? map->hooks.watch(map->hooks.data, d, d->fd, want)
@@ -333,6 +331,16 @@ static unsigned pulled_interest(ac_dispatcher *d)
     if (!AC__FLAG(d, AC__F_ACCEPTING) && ac__writable(d))
         want |= AC_OUT;
     return shape(d, want);
+}
+
+/* A host hears of every channel as it joins (a pulled one with interest 0
+ * until the next refresh asks its predicates), so it can keep the loop
+ * alive and key its state by channel; the backend only of real interest. */
+static int join(ac_dispatcher *d)
+{
+    if (AC__FLAG(d, AC__F_DECLARED))
+        return apply(d, declared_interest(d));
+    return d->map->has_hooks ? apply(d, 0) : 0;
 }
 
 void ac__update_interest(ac_dispatcher *d)
@@ -411,14 +419,12 @@ int ac__map_add(ac_map *map, ac_dispatcher *d)
     d->epoch = map->epoch;
     d->watched = 0; /* fresh registration: nothing counted yet */
     d->flags |= AC__F_IN_MAP;
-    if (AC__FLAG(d, AC__F_DECLARED)) {
-        r = apply(d, declared_interest(d));
-        if (r < 0) {
-            ac__map_remove(map, d);
-            return r;
-        }
-    } else {
+    if (!AC__FLAG(d, AC__F_DECLARED))
         pulled_link(map, d);
+    r = join(d);
+    if (r < 0) {
+        ac__map_remove(map, d);
+        return r;
     }
     return 0;
 }
@@ -481,9 +487,9 @@ int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks)
 {
     size_t fd;
 
-    if (!map)
+    if (!map || (hooks && !hooks->watch))
         return -EINVAL;
-    if (map->depth > 0)
+    if (map->depth > 0 || (hooks && map->has_hooks))
         return -EBUSY;
     /* Hand every channel over: out of the old waiter, into the new one. */
     for (fd = 0; fd < map->fds_cap; fd++) {
@@ -491,6 +497,8 @@ int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks)
         if (d)
             forget(d);
     }
+    if (map->has_hooks && map->hooks.detached)
+        map->hooks.detached(map->hooks.data);
     if (hooks) {
         map->hooks = *hooks;
         map->has_hooks = true;
@@ -500,8 +508,11 @@ int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks)
     }
     for (fd = 0; fd < map->fds_cap; fd++) {
         ac_dispatcher *d = map->fds[fd];
-        if (d)
-            ac__update_interest(d);
+        if (d && join(d) < 0) {
+            ac__enter(map);
+            ac__fail(d, EBADF, "watch");
+            ac__leave(map);
+        }
     }
     return 0;
 }
