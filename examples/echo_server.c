@@ -3,80 +3,55 @@
  *   echo_server [--host H] [--port P] [--loop native|glib|uv]
  *               [--backend select|poll|epoll]
  *
- * Two classes, as in the PyMOTW example: a listening channel that accepts,
- * and a dispatcher_with_send per connection that echoes. */
+ * The channels (echo_service.c) are the same whichever loop runs them:
+ * ac_loop() itself, a GLib main loop, or a libuv loop. */
 #include "common.h"
+#include "echo_service.h"
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-/* ---- one connection: read what arrives, queue it back ---- */
+#ifdef HAVE_ASYNCORE_UV
+#include <asyncore/uv.h>
 
-typedef struct {
-    ac_dispatcher_with_send out; /* embeds the channel */
-} echo_handler;
-
-static void handler_read(ac_dispatcher *d)
+static void on_uv_signal(uv_signal_t *s, int signum)
 {
-    char buf[65536];
-    ssize_t n = ac_recv(d, buf, sizeof(buf));
-
-    /* 0: the peer closed (handle_close already ran); <0: nothing or error */
-    if (n > 0)
-        ac_with_send(AC_CONTAINER_OF(d, ac_dispatcher_with_send, base), buf,
-                     (size_t)n);
+    (void)signum;
+    /* Closing every channel empties the map; uv_run then returns. */
+    ac_close_all(s->data, true);
+    uv_close((uv_handle_t *)s, NULL);
 }
 
-static void handler_close(ac_dispatcher *d)
+static int run_uv(ac_map *map, ac_dispatcher *server)
 {
-    ac_close(d);
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    ac_uv *a;
+
+    uv_loop_init(&loop);
+    a = ac_uv_attach(map, &loop);
+    if (!a)
+        ex_fail("cannot attach to libuv: %s", strerror(errno));
+    uv_signal_init(&loop, &sigint);
+    uv_signal_init(&loop, &sigterm);
+    sigint.data = sigterm.data = map;
+    uv_signal_start(&sigint, on_uv_signal, SIGINT);
+    uv_signal_start(&sigterm, on_uv_signal, SIGTERM);
+    /* Signal watchers should not keep the loop alive: the map does. */
+    uv_unref((uv_handle_t *)&sigint);
+    uv_unref((uv_handle_t *)&sigterm);
+    ex_print_listening("listening", server);
+    uv_run(&loop, UV_RUN_DEFAULT); /* until the map is empty */
+    if (!uv_is_closing((uv_handle_t *)&sigint))
+        uv_close((uv_handle_t *)&sigint, NULL);
+    if (!uv_is_closing((uv_handle_t *)&sigterm))
+        uv_close((uv_handle_t *)&sigterm, NULL);
+    ac_uv_detach(a, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    return uv_loop_close(&loop) == 0 ? 0 : -EBUSY;
 }
-
-static void handler_destroy(ac_dispatcher *d)
-{
-    free(AC_CONTAINER_OF(d, echo_handler, out.base));
-}
-
-static const ac_dispatcher_class echo_handler_class = {
-    .name = "echo_handler",
-    .parent = &ac_with_send_class,
-    .handle_read = handler_read,
-    .handle_close = handler_close,
-    .destroy = handler_destroy,
-};
-
-/* ---- the listener: one handler per accepted connection ---- */
-
-static void server_accepted(ac_dispatcher *d, int fd,
-                            const struct sockaddr *addr, socklen_t len)
-{
-    echo_handler *h = malloc(sizeof(*h));
-    int r;
-
-    (void)addr;
-    (void)len;
-    if (!h) {
-        close(fd);
-        return;
-    }
-    ac_with_send_init(&h->out, &echo_handler_class, ac_dispatcher_get_map(d));
-    r = ac_set_socket(&h->out.base, fd);
-    if (r < 0) {
-        /* e.g. -ERANGE: the select backend cannot hold this fd */
-        ac_log_info(d, AC_LOG_ERROR, "cannot serve fd %d: %s", fd,
-                    ac_strerror(r));
-        close(fd);
-        free(h);
-    }
-}
-
-static const ac_dispatcher_class echo_server_class = {
-    .name = "echo_server",
-    .handle_accepted = server_accepted,
-};
+#endif
 
 static void usage(void)
 {
@@ -92,8 +67,6 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1", *loop = "native";
     long port = 8007;
     ac_backend backend = AC_BACKEND_DEFAULT;
-    struct sockaddr_storage ss;
-    socklen_t len;
     ac_dispatcher server;
     ac_map *map;
     int i, r;
@@ -117,24 +90,29 @@ int main(int argc, char **argv)
     }
     if (strcmp(loop, "native") && strcmp(loop, "glib") && strcmp(loop, "uv"))
         ex_usage_error("--loop: expected native, glib or uv, got '%s'", loop);
-    if (strcmp(loop, "native"))
-        ex_usage_error("--loop %s: this build has no %s adapter", loop, loop);
+#ifndef HAVE_ASYNCORE_UV
+    if (!strcmp(loop, "uv"))
+        ex_usage_error("--loop uv: this build has no libuv adapter");
+#endif
+#ifndef HAVE_ASYNCORE_GLIB
+    if (!strcmp(loop, "glib"))
+        ex_usage_error("--loop glib: this build has no GLib adapter");
+#endif
 
     /* Many clients: use what the hard limit allows. */
     ex_raise_nofile(20000);
     map = ac_map_new(backend);
     if (!map)
         ex_fail("cannot create the map: %s", strerror(errno));
-    r = ac_resolve(host, (int)port, AF_UNSPEC, true, &ss, &len);
-    if (r < 0)
-        ex_fail("cannot resolve '%s': %s", host, ac_strerror(r));
+    echo_listen(&server, map, host, port);
 
-    ac_dispatcher_init(&server, &echo_server_class, map);
-    if ((r = ac_create_socket(&server, ss.ss_family, SOCK_STREAM)) < 0 ||
-        (r = ac_set_reuse_addr(&server)) < 0 ||
-        (r = ac_bind(&server, (struct sockaddr *)&ss, len)) < 0 ||
-        (r = ac_listen(&server, 4096)) < 0)
-        ex_fail("cannot listen on %s:%ld: %s", host, port, ac_strerror(r));
+#ifdef HAVE_ASYNCORE_UV
+    if (!strcmp(loop, "uv")) {
+        r = run_uv(map, &server);
+        ac_map_free(map);
+        return r < 0 ? 1 : 0;
+    }
+#endif
     /* Handlers first: a supervisor may signal as soon as it reads the
      * listening line. */
     ex_stop_on_signals(map);

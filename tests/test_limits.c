@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -50,6 +51,24 @@ static void test_emfile_at_accept(void)
         CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_NOFILE, &low), 0);
         for (k = 0; k < 3; k++)
             pad[k] = dup(0);
+        {
+            /* Valgrind virtualises the limit without enforcing it: then
+             * EMFILE cannot be produced here, and this test says so. */
+            int probe = dup(0);
+            if (probe >= 0) {
+                close(probe);
+                for (k = 0; k < 3; k++)
+                    close(pad[k]);
+                setrlimit(RLIMIT_NOFILE, &old);
+                fprintf(stderr, "emfile_at_accept: RLIMIT_NOFILE is not "
+                                "enforced here (valgrind?); not checked\n");
+                ac_close_all(map, false);
+                for (i = 0; i < 4; i++)
+                    close(clients[i]);
+                t_map_done(map);
+                return;
+            }
+        }
         for (k = 1; k < 4; k++)
             CU_ASSERT_EQUAL(connect(clients[k], (struct sockaddr *)&a, l), 0);
         t_log_clear();

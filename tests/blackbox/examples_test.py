@@ -45,9 +45,9 @@ def run(*args, **kw):
 
 
 class EchoTests(unittest.TestCase):
-    def check_backend(self, backend, conns):
+    def check_backend(self, backend, conns, loop="native"):
         srv, host, port = start_server(EX + "/echo_server", "--port", "0",
-                                       "--backend", backend)
+                                       "--backend", backend, "--loop", loop)
         try:
             self.assertEqual(host, "127.0.0.1")
             r = run(EX + "/echo_client", "--port", str(port), "--conns",
@@ -70,6 +70,11 @@ class EchoTests(unittest.TestCase):
 
     def test_select_1000_conns(self):
         self.check_backend("select", 1000)
+
+    def test_uv_loop_1000_conns(self):
+        if not os.path.exists(EX + "/uv/uv_mixed"):
+            self.skipTest("built without libuv")
+        self.check_backend("epoll", 1000, loop="uv")
 
     def test_ipv6(self):
         try:
@@ -133,6 +138,63 @@ class EchoTests(unittest.TestCase):
         r = run(EX + "/echo_client", "--port", str(port))
         self.assertEqual(r.returncode, 1)
         self.assertIn("refused", r.stderr)
+
+
+class UvMixedTests(unittest.TestCase):
+    def setUp(self):
+        if not os.path.exists(EX + "/uv/uv_mixed"):
+            self.skipTest("built without libuv")
+
+    def stats(self, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            data = b""
+            while True:
+                chunk = s.recv(100)
+                if not chunk:
+                    return data.decode()
+                data += chunk
+
+    def test_echo_and_stats_in_one_loop(self):
+        p = subprocess.Popen([EX + "/uv/uv_mixed", "--port", "0",
+                              "--stats-port", "0"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            l1, l2 = p.stdout.readline(), p.stdout.readline()
+            m1 = re.fullmatch(r"listening on (.+):(\d+)\n", l1)
+            m2 = re.fullmatch(r"stats on (.+):(\d+)\n", l2)
+            self.assertTrue(m1 and m2, (l1, l2))
+            echo, stats = int(m1.group(2)), int(m2.group(2))
+            self.assertEqual(self.stats(stats), "channels=0 bytes=0\n")
+            conns = [socket.create_connection(("127.0.0.1", echo), timeout=10)
+                     for _ in range(3)]
+            for i, c in enumerate(conns):
+                c.sendall(b"z" * (100 + i))
+                got = b""
+                while len(got) < 100 + i:
+                    got += c.recv(1000)
+                self.assertEqual(got, b"z" * (100 + i))
+            self.assertEqual(self.stats(stats), "channels=3 bytes=303\n")
+            for c in conns:
+                c.close()
+            deadline = time.time() + 5
+            while self.stats(stats) != "channels=0 bytes=303\n":
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.05)
+            r = run(EX + "/echo_client", "--port", str(echo), "--conns", "50",
+                    "--count", "4")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(self.stats(stats),
+                             "channels=0 bytes=%d\n" % (303 + 50 * 4 * 64))
+        finally:
+            self.assertEqual(stop(p), 0)
+
+    def test_help_and_bad_args(self):
+        r = run(EX + "/uv/uv_mixed", "--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("usage:", r.stdout)
+        r = run(EX + "/uv/uv_mixed", "--stats-port", "x")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
 
 
 class CommandLineTests(unittest.TestCase):
