@@ -17,8 +17,56 @@
 
 t_mode t_current;
 
-static const char *const mode_names[T_NMODES] = {"select", "poll", "epoll",
-                                                 "host", "uv"};
+static const char *const mode_names[T_NMODES] = {
+    "select", "poll", "epoll", "host", "uv", "glib", "glib-backend-fd"};
+
+#ifdef AC_TEST_GLIB
+#include <asyncore/glib.h>
+static GMainContext *g_ctx;
+static GSource *g_src;
+
+static void glib_done(void)
+{
+    /* the map was freed while the source was attached (C-74) */
+    CU_ASSERT_PTR_NULL(ac_glib_source_map(g_src));
+    g_source_destroy(g_src);
+    g_source_unref(g_src);
+    while (g_main_context_iteration(g_ctx, FALSE))
+        ;
+    g_main_context_unref(g_ctx);
+    g_src = NULL;
+    g_ctx = NULL;
+}
+
+static gboolean glib_wake(gpointer data)
+{
+    *(bool *)data = true;
+    return G_SOURCE_REMOVE;
+}
+
+static int glib_step(int timeout_ms)
+{
+    unsigned long before = ac_glib_source_dispatches(g_src);
+
+    if (timeout_ms == 0) {
+        g_main_context_iteration(g_ctx, FALSE);
+    } else {
+        GSource *t = NULL;
+        bool woke = false;
+        if (timeout_ms > 0) {
+            t = g_timeout_source_new((guint)timeout_ms);
+            g_source_set_callback(t, glib_wake, &woke, NULL);
+            g_source_attach(t, g_ctx);
+        }
+        g_main_context_iteration(g_ctx, TRUE);
+        if (t) {
+            g_source_destroy(t);
+            g_source_unref(t);
+        }
+    }
+    return (int)(ac_glib_source_dispatches(g_src) - before);
+}
+#endif
 
 #ifdef AC_TEST_UV
 #include <asyncore/uv.h>
@@ -200,12 +248,17 @@ ac_map *t_map_new(void)
 {
     static const ac_backend backends[] = {AC_BACKEND_SELECT, AC_BACKEND_POLL,
                                           AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
+                                          AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
                                           AC_BACKEND_EPOLL};
     ac_map *map;
 
 #ifdef AC_TEST_UV
     if (uv_att) /* a test freed its map itself: finish that host first */
         uv_done();
+#endif
+#ifdef AC_TEST_GLIB
+    if (g_src)
+        glib_done();
 #endif
     fds_at_start = t_open_fds();
     memset(&host, 0, sizeof(host));
@@ -225,6 +278,16 @@ ac_map *t_map_new(void)
         uv_unref((uv_handle_t *)&uv_step_timer);
         uv_att = ac_uv_attach(map, &uv_loop);
         CU_ASSERT_PTR_NOT_NULL_FATAL(uv_att);
+    }
+#endif
+#ifdef AC_TEST_GLIB
+    if (t_current == T_GLIB || t_current == T_GLIBFD) {
+        g_ctx = g_main_context_new();
+        g_src = ac_glib_source_new(map, t_current == T_GLIB
+                                            ? AC_GLIB_PER_FD
+                                            : AC_GLIB_BACKEND_FD);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g_src);
+        g_source_attach(g_src, g_ctx);
     }
 #endif
     return map;
@@ -259,6 +322,10 @@ void t_map_done(ac_map *map)
 #ifdef AC_TEST_UV
     if (t_current == T_UV && uv_att)
         uv_done();
+#endif
+#ifdef AC_TEST_GLIB
+    if (g_src)
+        glib_done();
 #endif
     CU_ASSERT_EQUAL(t_open_fds(), fds_at_start);
     if (t_current == T_HOST) {
@@ -295,6 +362,10 @@ int t_step(ac_map *map, int timeout_ms)
 #ifdef AC_TEST_UV
     if (t_current == T_UV)
         return ac_map_count(map) ? uv_step(timeout_ms) : 0;
+#endif
+#ifdef AC_TEST_GLIB
+    if (t_current == T_GLIB || t_current == T_GLIBFD)
+        return ac_map_count(map) ? glib_step(timeout_ms) : 0;
 #endif
     return ac_poll_once(map, timeout_ms);
 }
@@ -400,10 +471,39 @@ static int init_T_UV(void)
     return 0;
 }
 
+/* GLib, too, opens process-wide descriptors on first use. */
+static void glib_warm(void)
+{
+#ifdef AC_TEST_GLIB
+    GMainContext *c = g_main_context_new();
+    GSource *t = g_timeout_source_new(0);
+    g_source_attach(t, c);
+    g_main_context_iteration(c, FALSE);
+    g_source_destroy(t);
+    g_source_unref(t);
+    g_main_context_unref(c);
+#endif
+}
+
+static int init_T_GLIB(void)
+{
+    glib_warm();
+    t_current = T_GLIB;
+    return 0;
+}
+
+static int init_T_GLIBFD(void)
+{
+    glib_warm();
+    t_current = T_GLIBFD;
+    return 0;
+}
+
 void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes)
 {
     static int (*const inits[T_NMODES])(void) = {
-        init_T_SELECT, init_T_POLL, init_T_EPOLL, init_T_HOST, init_T_UV};
+        init_T_SELECT, init_T_POLL, init_T_EPOLL, init_T_HOST,
+        init_T_UV,     init_T_GLIB, init_T_GLIBFD};
     int m;
 
     for (m = 0; m < T_NMODES; m++) {
@@ -417,7 +517,11 @@ void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes)
         if (m == T_UV)
             continue; /* built without the libuv adapter */
 #endif
-        suite_name = malloc(strlen(name) + 16);
+#ifndef AC_TEST_GLIB
+        if (m == T_GLIB || m == T_GLIBFD)
+            continue; /* built without the GLib adapter */
+#endif
+        suite_name = malloc(strlen(name) + strlen(mode_names[m]) + 2);
 
         sprintf(suite_name, "%s/%s", name, mode_names[m]);
         s = CU_add_suite(suite_name, inits[m], NULL);

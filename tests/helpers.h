@@ -8,7 +8,13 @@
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
 
-typedef enum { T_SELECT, T_POLL, T_EPOLL, T_HOST, T_UV, T_NMODES } t_mode;
+typedef enum {
+    T_SELECT, T_POLL, T_EPOLL, /* ac_poll_once on each backend */
+    T_HOST,                    /* a poll() host loop written in helpers.c */
+    T_UV,                      /* a uv loop through asyncore-uv */
+    T_GLIB, T_GLIBFD,          /* a GMainContext: per fd, and backend fd */
+    T_NMODES
+} t_mode;
 
 extern t_mode t_current;
 
@@ -51,7 +57,8 @@ bool t_fd_open(int fd);
 /* Register `tests` as one suite per mode in `modes` (a mask of 1 << mode),
  * named "NAME/mode". t_register() takes every mode. */
 #define T_ALL ((1u << T_NMODES) - 1)
-#define T_HOSTED ((1u << T_HOST) | (1u << T_UV))
+#define T_HOSTED \
+    ((1u << T_HOST) | (1u << T_UV) | (1u << T_GLIB) | (1u << T_GLIBFD))
 #define T_NATIVE (T_ALL & ~T_HOSTED)
 #define T_ONCE (1u << T_EPOLL)
 void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes);

@@ -257,11 +257,14 @@ typedef struct ac_hooks {
     void (*detached)(void *data);
 } ac_hooks;
 
-/* Install hooks (copied; `watch` is required) and call watch for every
- * channel; NULL detaches, calling unwatch for every channel and then the
- * old hooks' detached. Channels stay in the map; without hooks the map's
- * own backend waits for them again. One host at a time: -EBUSY if hooks
- * are already installed (remove them first), or from a handler. */
+/* Install hooks (copied) and call watch for every channel; NULL detaches,
+ * calling unwatch for every channel and then the old hooks' detached.
+ * Channels stay in the map; without hooks the map's own backend waits for
+ * them again. A host that waits on ac_map_backend_fd() instead passes
+ * hooks with watch and unwatch NULL: the map keeps its backend (and
+ * ac_poll_once works), and the host only hears `detached`. One host at a
+ * time: -EBUSY if hooks are already installed (remove them first), or
+ * from a handler. */
 AC_EXTERN int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks);
 
 /* Start a host iteration: evaluate pulled predicates, push interest

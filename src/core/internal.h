@@ -61,7 +61,8 @@ struct ac_map {
     size_t fired_cap;
 
     ac_hooks hooks;
-    bool has_hooks;
+    bool has_hooks; /* a host waits per fd (hooks.watch set) */
+    bool hosted;    /* any host, waiting per fd or on the backend fd */
 
     ac_dispatcher *pulled;    /* channels whose predicates are asked */
     ac_dispatcher *iter_next; /* cursor that survives unlinking */

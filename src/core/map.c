@@ -487,9 +487,9 @@ int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks)
 {
     size_t fd;
 
-    if (!map || (hooks && !hooks->watch))
+    if (!map)
         return -EINVAL;
-    if (map->depth > 0 || (hooks && map->has_hooks))
+    if (map->depth > 0 || (hooks && map->hosted))
         return -EBUSY;
     /* Hand every channel over: out of the old waiter, into the new one. */
     for (fd = 0; fd < map->fds_cap; fd++) {
@@ -497,14 +497,15 @@ int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks)
         if (d)
             forget(d);
     }
-    if (map->has_hooks && map->hooks.detached)
+    if (map->hosted && map->hooks.detached)
         map->hooks.detached(map->hooks.data);
     if (hooks) {
         map->hooks = *hooks;
-        map->has_hooks = true;
+        map->hosted = true;
+        map->has_hooks = hooks->watch != NULL;
     } else {
         memset(&map->hooks, 0, sizeof(map->hooks));
-        map->has_hooks = false;
+        map->hosted = map->has_hooks = false;
     }
     for (fd = 0; fd < map->fds_cap; fd++) {
         ac_dispatcher *d = map->fds[fd];
