@@ -53,6 +53,40 @@ static int run_uv(ac_map *map, ac_dispatcher *server)
 }
 #endif
 
+#ifdef HAVE_ASYNCORE_GLIB
+#include <asyncore/glib.h>
+#include <glib-unix.h>
+
+static gboolean on_glib_signal(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_REMOVE;
+}
+
+/* The GSource adapter in its default mode: GLib waits on the map's one
+ * epoll descriptor, so thousands of idle channels cost GLib nothing. */
+static int run_glib(ac_map *map, ac_dispatcher *server)
+{
+    GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+    GSource *source = ac_glib_source_new(map, AC_GLIB_AUTO);
+    guint sig_int, sig_term;
+
+    if (!source)
+        ex_fail("cannot attach to GLib: %s", strerror(errno));
+    g_source_attach(source, NULL);
+    sig_int = g_unix_signal_add(SIGINT, on_glib_signal, loop);
+    sig_term = g_unix_signal_add(SIGTERM, on_glib_signal, loop);
+    ex_print_listening("listening", server);
+    g_main_loop_run(loop);
+    g_source_remove(sig_int);
+    g_source_remove(sig_term);
+    g_source_destroy(source);
+    g_source_unref(source);
+    g_main_loop_unref(loop);
+    return 0;
+}
+#endif
+
 static void usage(void)
 {
     printf("usage: %s [--host H] [--port P] [--loop native|glib|uv]\n"
@@ -106,6 +140,13 @@ int main(int argc, char **argv)
         ex_fail("cannot create the map: %s", strerror(errno));
     echo_listen(&server, map, host, port);
 
+#ifdef HAVE_ASYNCORE_GLIB
+    if (!strcmp(loop, "glib")) {
+        r = run_glib(map, &server);
+        ac_map_free(map);
+        return r < 0 ? 1 : 0;
+    }
+#endif
 #ifdef HAVE_ASYNCORE_UV
     if (!strcmp(loop, "uv")) {
         r = run_uv(map, &server);

@@ -76,6 +76,13 @@ class EchoTests(unittest.TestCase):
             self.skipTest("built without libuv")
         self.check_backend("epoll", 1000, loop="uv")
 
+    def test_glib_loop_1000_conns(self):
+        self.check_backend("epoll", 1000, loop="glib")
+
+    def test_glib_loop_per_fd(self):
+        # a poll map: the GSource waits per fd through the hooks
+        self.check_backend("poll", 300, loop="glib")
+
     def test_ipv6(self):
         try:
             with socket.socket(socket.AF_INET6) as s:

@@ -1,0 +1,418 @@
+/* gtk_chat: a GTK 4 client for chat_server. The connection is an
+ * async_chat channel living in GTK's own main loop.
+ *
+ *   gtk_chat --port P [--host H] --nick N [--mode source|idle]
+ *            [--send TEXT] [--quit-after SECONDS] [--screenshot FILE.png]
+ *
+ * --mode source (default) runs the map through the GSource adapter: GLib
+ * sleeps until the socket is ready. --mode idle is the seed documents' way:
+ * ac_poll_once(map, 0) from an idle handler, which works but keeps a core
+ * busy. Every received line is shown in the window and printed to stdout.
+ * --send sends one line once connected; --quit-after quits by itself;
+ * --screenshot saves the window as PNG just before quitting. */
+#include <asyncore/asynchat.h>
+#include <asyncore/glib.h>
+#include <errno.h>
+#include <glib-unix.h>
+#include <gtk/gtk.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Keep the last ~1 MB of text in the view: a long session or a burst must
+ * not make every redraw slower. */
+#define VIEW_MAX_CHARS (1 << 20)
+
+static struct {
+    const char *host, *nick, *send, *mode, *screenshot;
+    long port;
+    double quit_after;
+
+    GMainLoop *loop;
+    gint64 last_beat, max_stall_us; /* main-loop stalls, GTK_CHAT_STATS=1 */
+    GtkWidget *window, *view, *entry, *button, *status;
+    GtkTextBuffer *buffer;
+    GString *pending;   /* received text not yet in the view */
+    guint flush_id;
+
+    ac_map *map;
+    GSource *source;
+    ac_chat *chat;      /* NULL when not connected */
+    int exit_code;
+} app;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gtk_chat --port P [--host H] --nick N "
+               "[--mode source|idle]\n"
+               "                [--send TEXT] [--quit-after SECONDS] "
+               "[--screenshot FILE.png]\n"
+               "A GTK 4 window for chat_server; received lines are also "
+               "printed to stdout.\n");
+}
+
+static void bad_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "gtk_chat: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (try --help)\n");
+    exit(2);
+}
+
+/* ---- the view ---- */
+
+static void set_status(const char *text)
+{
+    if (app.status)
+        gtk_label_set_text(GTK_LABEL(app.status), text);
+}
+
+static gboolean flush_pending(gpointer data)
+{
+    GtkTextIter end, start;
+    int chars;
+
+    (void)data;
+    app.flush_id = 0;
+    if (!app.buffer || app.pending->len == 0)
+        return G_SOURCE_REMOVE;
+    gtk_text_buffer_get_end_iter(app.buffer, &end);
+    gtk_text_buffer_insert(app.buffer, &end, app.pending->str,
+                           (int)app.pending->len);
+    g_string_truncate(app.pending, 0);
+    chars = gtk_text_buffer_get_char_count(app.buffer);
+    if (chars > VIEW_MAX_CHARS) {
+        gtk_text_buffer_get_start_iter(app.buffer, &start);
+        gtk_text_buffer_get_iter_at_offset(app.buffer, &end,
+                                           chars - VIEW_MAX_CHARS / 2);
+        gtk_text_buffer_delete(app.buffer, &start, &end);
+    }
+    gtk_text_buffer_get_end_iter(app.buffer, &end);
+    gtk_text_buffer_place_cursor(app.buffer, &end);
+    gtk_text_view_scroll_mark_onscreen(
+        GTK_TEXT_VIEW(app.view), gtk_text_buffer_get_insert(app.buffer));
+    return G_SOURCE_REMOVE;
+}
+
+/* Lines are batched into the view at most 20 times a second, so a burst of
+ * thousands of lines costs a few redraws, not thousands. */
+static void show(const char *text, size_t len)
+{
+    g_string_append_len(app.pending, text, (gssize)len);
+    g_string_append_c(app.pending, '\n');
+    if (!app.flush_id)
+        app.flush_id = g_timeout_add(50, flush_pending, NULL);
+}
+
+/* ---- the channel ---- */
+
+/* Send one line; the server does not echo it back, so show it here. */
+static bool say(const char *text)
+{
+    char *mine;
+
+    if (!app.chat || !ac_connected(&app.chat->base))
+        return false;
+    ac_chat_push(app.chat, text, strlen(text));
+    ac_chat_push(app.chat, "\n", 1);
+    mine = g_strdup_printf("%s: %s", app.nick, text);
+    show(mine, strlen(mine));
+    g_free(mine);
+    return true;
+}
+
+static void chat_connected(ac_dispatcher *d)
+{
+    ac_chat *c = AC_CHAT_OF(d);
+    char text[256];
+
+    snprintf(text, sizeof(text), "connected to %s:%ld as %s", app.host,
+             app.port, app.nick);
+    set_status(text);
+    gtk_widget_set_sensitive(app.button, TRUE);
+    ac_chat_push(c, app.nick, strlen(app.nick));
+    ac_chat_push(c, "\n", 1);
+    if (app.send)
+        say(app.send);
+}
+
+static void chat_line(ac_chat *c)
+{
+    size_t len;
+    const char *line = ac_chat_data(c, &len);
+
+    if (!line)
+        line = "";
+    fwrite(line, 1, len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    show(line, len);
+    ac_chat_clear_data(c);
+}
+
+static void chat_closed(ac_dispatcher *d)
+{
+    set_status("disconnected");
+    if (app.button)
+        gtk_widget_set_sensitive(app.button, FALSE);
+    ac_close(d);
+}
+
+static void chat_error(ac_dispatcher *d, int err, const char *where)
+{
+    char text[256];
+
+    snprintf(text, sizeof(text), "error: %s: %s", where, ac_strerror(err));
+    set_status(text);
+    fprintf(stderr, "gtk_chat: %s\n", text);
+    app.exit_code = 1;
+    ac_close(d);
+}
+
+static void chat_destroy(ac_dispatcher *d)
+{
+    if (app.chat == AC_CHAT_OF(d))
+        app.chat = NULL;
+    g_free(AC_CHAT_OF(d));
+}
+
+static const ac_chat_class chat_class = {
+    .base = {.name = "gtk_chat",
+             .parent = AC_CHAT_PARENT,
+             .handle_connect = chat_connected,
+             .handle_close = chat_closed,
+             .handle_error = chat_error,
+             .destroy = chat_destroy},
+    .found_terminator = chat_line,
+};
+
+static void connect_chat(void)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int r;
+
+    r = ac_resolve(app.host, (int)app.port, AF_UNSPEC, false, &ss, &len);
+    if (r < 0) {
+        set_status("cannot resolve the host");
+        fprintf(stderr, "gtk_chat: cannot resolve '%s': %s\n", app.host,
+                ac_strerror(r));
+        app.exit_code = 1;
+        return;
+    }
+    app.chat = g_new0(ac_chat, 1);
+    ac_chat_init(app.chat, &chat_class, app.map);
+    ac_chat_set_terminator(app.chat, "\n", 1);
+    set_status("connecting...");
+    if ((r = ac_create_socket(&app.chat->base, ss.ss_family, SOCK_STREAM)) <
+            0 ||
+        (r = ac_connect(&app.chat->base, (struct sockaddr *)&ss, len)) < 0)
+        chat_error(&app.chat->base, -r, "connect");
+}
+
+/* ---- the window ---- */
+
+static void on_send(GtkWidget *w, gpointer data)
+{
+    GtkEntryBuffer *b = gtk_entry_get_buffer(GTK_ENTRY(app.entry));
+
+    (void)w;
+    (void)data;
+    if (*gtk_entry_buffer_get_text(b) && say(gtk_entry_buffer_get_text(b)))
+        gtk_entry_buffer_set_text(b, "", 0);
+}
+
+static void save_screenshot(void)
+{
+    int w = gtk_widget_get_width(app.window);
+    int h = gtk_widget_get_height(app.window);
+    GdkPaintable *p = gtk_widget_paintable_new(app.window);
+    GtkSnapshot *snap = gtk_snapshot_new();
+    GskRenderNode *node;
+    GdkTexture *tex;
+
+    flush_pending(NULL);
+    gdk_paintable_snapshot(p, GDK_SNAPSHOT(snap), w, h);
+    node = gtk_snapshot_free_to_node(snap);
+    if (node) {
+        graphene_rect_t r = GRAPHENE_RECT_INIT(0, 0, (float)w, (float)h);
+        tex = gsk_renderer_render_texture(
+            gtk_native_get_renderer(GTK_NATIVE(app.window)), node, &r);
+        if (!gdk_texture_save_to_png(tex, app.screenshot))
+            fprintf(stderr, "gtk_chat: cannot write %s\n", app.screenshot);
+        g_object_unref(tex);
+        gsk_render_node_unref(node);
+    }
+    g_object_unref(p);
+}
+
+static gboolean quit_now(gpointer data)
+{
+    (void)data;
+    if (app.screenshot && app.window)
+        save_screenshot();
+    g_main_loop_quit(app.loop);
+    return G_SOURCE_REMOVE;
+}
+
+/* A 10 ms heartbeat: how late it runs is how long the loop was stuck. */
+static gboolean heartbeat(gpointer data)
+{
+    gint64 now = g_get_monotonic_time(), late;
+
+    (void)data;
+    late = now - app.last_beat - 10000;
+    if (app.last_beat && late > app.max_stall_us)
+        app.max_stall_us = late;
+    app.last_beat = now;
+    return G_SOURCE_CONTINUE;
+}
+
+/* Closing the window ends the loop; the window is destroyed at the end of
+ * main, after the channel, so no handler can touch a destroyed widget. */
+static gboolean on_close_request(GtkWindow *w, gpointer data)
+{
+    (void)w;
+    (void)data;
+    g_main_loop_quit(app.loop);
+    return TRUE;
+}
+
+static void build_window(void)
+{
+    GtkWidget *box, *row, *scroll;
+
+    app.window = gtk_window_new();
+    g_signal_connect(app.window, "close-request", G_CALLBACK(on_close_request),
+                     NULL);
+    gtk_window_set_title(GTK_WINDOW(app.window), "libasyncore chat");
+    gtk_window_set_default_size(GTK_WINDOW(app.window), 520, 360);
+    box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
+    gtk_widget_set_margin_start(box, 8);
+    gtk_widget_set_margin_end(box, 8);
+    gtk_widget_set_margin_top(box, 8);
+    gtk_widget_set_margin_bottom(box, 8);
+    app.status = gtk_label_new("");
+    gtk_label_set_xalign(GTK_LABEL(app.status), 0);
+    app.view = gtk_text_view_new();
+    gtk_text_view_set_editable(GTK_TEXT_VIEW(app.view), FALSE);
+    gtk_text_view_set_cursor_visible(GTK_TEXT_VIEW(app.view), FALSE);
+    gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(app.view), GTK_WRAP_WORD_CHAR);
+    app.buffer = gtk_text_view_get_buffer(GTK_TEXT_VIEW(app.view));
+    scroll = gtk_scrolled_window_new();
+    gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(scroll), app.view);
+    gtk_widget_set_vexpand(scroll, TRUE);
+    row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    app.entry = gtk_entry_new();
+    gtk_widget_set_hexpand(app.entry, TRUE);
+    app.button = gtk_button_new_with_label("Send");
+    gtk_widget_set_sensitive(app.button, FALSE);
+    g_signal_connect(app.button, "clicked", G_CALLBACK(on_send), NULL);
+    g_signal_connect(app.entry, "activate", G_CALLBACK(on_send), NULL);
+    gtk_box_append(GTK_BOX(row), app.entry);
+    gtk_box_append(GTK_BOX(row), app.button);
+    gtk_box_append(GTK_BOX(box), app.status);
+    gtk_box_append(GTK_BOX(box), scroll);
+    gtk_box_append(GTK_BOX(box), row);
+    gtk_window_set_child(GTK_WINDOW(app.window), box);
+    gtk_window_present(GTK_WINDOW(app.window));
+}
+
+static void start(void)
+{
+    /* The channel shares GTK's main loop: a GSource (or the idle way). */
+    app.map = ac_map_new(AC_BACKEND_DEFAULT);
+    if (!strcmp(app.mode, "source")) {
+        app.source = ac_glib_source_new(app.map, AC_GLIB_AUTO);
+        g_source_attach(app.source, NULL);
+    } else {
+        ac_glib_add_idle(app.map, NULL);
+    }
+    connect_chat();
+    if (app.quit_after > 0)
+        g_timeout_add((guint)(app.quit_after * 1000), quit_now, NULL);
+}
+
+static gboolean on_signal(gpointer data)
+{
+    (void)data;
+    g_main_loop_quit(app.loop);
+    return G_SOURCE_REMOVE;
+}
+
+int main(int argc, char **argv)
+{
+    int i;
+    char *end;
+
+    app.host = "127.0.0.1";
+    app.mode = "source";
+    app.port = -1;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc)
+            bad_usage("unknown or incomplete argument '%s'", a);
+        if (!strcmp(a, "--port")) {
+            app.port = strtol(argv[++i], &end, 10);
+            if (*end || app.port < 1 || app.port > 65535)
+                bad_usage("--port: expected 1..65535, got '%s'", argv[i]);
+        } else if (!strcmp(a, "--host")) {
+            app.host = argv[++i];
+        } else if (!strcmp(a, "--nick")) {
+            app.nick = argv[++i];
+        } else if (!strcmp(a, "--mode")) {
+            app.mode = argv[++i];
+            if (strcmp(app.mode, "source") && strcmp(app.mode, "idle"))
+                bad_usage("--mode: expected source or idle, got '%s'",
+                          app.mode);
+        } else if (!strcmp(a, "--send")) {
+            app.send = argv[++i];
+        } else if (!strcmp(a, "--quit-after")) {
+            app.quit_after = strtod(argv[++i], &end);
+            if (*end || app.quit_after <= 0)
+                bad_usage("--quit-after: expected seconds > 0, got '%s'",
+                          argv[i]);
+        } else if (!strcmp(a, "--screenshot")) {
+            app.screenshot = argv[++i];
+        } else {
+            bad_usage("unknown argument '%s'", a);
+        }
+    }
+    if (app.port < 0)
+        bad_usage("--port is required%s", "");
+    if (!app.nick || !*app.nick || strchr(app.nick, '\n'))
+        bad_usage("--nick is required (one line)%s", "");
+
+    if (!gtk_init_check()) {
+        fprintf(stderr, "gtk_chat: cannot open a display\n");
+        return 1;
+    }
+    app.pending = g_string_new(NULL);
+    app.loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGINT, on_signal, NULL);
+    g_unix_signal_add(SIGTERM, on_signal, NULL);
+    if (getenv("GTK_CHAT_STATS"))
+        g_timeout_add(10, heartbeat, NULL);
+    build_window();
+    start();
+    g_main_loop_run(app.loop);
+
+    if (getenv("GTK_CHAT_STATS"))
+        fprintf(stderr, "gtk_chat: max main-loop stall %lld ms\n",
+                (long long)(app.max_stall_us / 1000));
+    if (app.source) {
+        g_source_destroy(app.source);
+        g_source_unref(app.source);
+    }
+    if (app.map)
+        ac_map_free(app.map);
+    if (app.window)
+        gtk_window_destroy(GTK_WINDOW(app.window));
+    g_main_loop_unref(app.loop);
+    g_string_free(app.pending, TRUE);
+    return app.exit_code;
+}
