@@ -182,17 +182,26 @@ static void base_handle_connect(ac_dispatcher *d)
     unhandled(d, W_CONNECT, "connect");
 }
 
+/* Python accepts one connection per read event. Under a connection flood
+ * that costs one whole loop iteration per connection (O(channels) each on
+ * poll and select), so drain the queue in bounded batches instead: the
+ * handler sees the same handle_accepted calls, sooner. */
+#define ACCEPTS_PER_EVENT 64
+
 static void base_handle_accept(ac_dispatcher *d)
 {
     struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    int fd = ac_accept(d, &ss, &len);
+    socklen_t len;
+    int fd = -EAGAIN, i;
 
-    if (fd >= 0) {
+    for (i = 0; i < ACCEPTS_PER_EVENT && !AC__FLAG(d, AC__F_CLOSED); i++) {
+        len = sizeof(ss);
+        fd = ac_accept(d, &ss, &len);
+        if (fd < 0)
+            break;
         AC__METHOD(d, handle_accepted)(d, fd, (struct sockaddr *)&ss, len);
-        return;
     }
-    if (fd == -EAGAIN)
+    if (fd >= 0 || fd == -EAGAIN || AC__FLAG(d, AC__F_CLOSED))
         return;
     if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
         /* Python closes the listener here or spins on it (D-01). Keep it,
