@@ -446,6 +446,43 @@ static void test_long_line_linear(void)
     t_map_done(map);
 }
 
+/* Pushes made inside a handler are held until it returns, then sent
+ * together: coalescing, which keeps a line and its terminator in one
+ * segment. Outside handlers a push is sent before it returns. */
+static size_t pending_in_handler;
+static void push_pieces(ac_chat *c)
+{
+    int i;
+    for (i = 0; i < 50; i++)
+        ac_chat_push(c, "ab", 2);
+    pending_in_handler = ac_chat_pending(c);
+    ac_chat_clear_data(c);
+}
+
+static void test_pushes_coalesced(void)
+{
+    static ac_chat_class cls;
+    ac_map *map = t_map_new();
+    int peer;
+    rchat *r = rchat_pair(map, &peer);
+    char buf[256];
+
+    cls = rchat_class;
+    cls.found_terminator = push_pieces;
+    r->chat.base.klass = &cls.base;
+    ac_chat_set_terminator(&r->chat, "\n", 1);
+    CU_ASSERT_EQUAL(ac_chat_push(&r->chat, "x", 1), 0);
+    CU_ASSERT_EQUAL(ac_chat_pending(&r->chat), 0); /* sent at once */
+    CU_ASSERT_EQUAL(read(peer, buf, sizeof(buf)), 1);
+    deliver(map, peer, "go\n", 3, 3);
+    CU_ASSERT_EQUAL(pending_in_handler, 100); /* held inside the handler */
+    CU_ASSERT_EQUAL(ac_chat_pending(&r->chat), 0); /* all sent after it */
+    CU_ASSERT_EQUAL(read(peer, buf, sizeof(buf)), 100);
+    ac_close(&r->chat.base);
+    close(peer);
+    t_map_done(map);
+}
+
 /* Interest is declared: an idle chat's predicates are never asked, and
  * its interest is exactly read while nothing is queued. */
 static void test_declared_interest(void)
@@ -500,6 +537,7 @@ static CU_TestInfo tests[] = {
     {"max_line", test_max_line},
     {"long_line_linear", test_long_line_linear},
     {"declared_interest", test_declared_interest},
+    {"pushes_coalesced", test_pushes_coalesced},
     CU_TEST_INFO_NULL,
 };
 

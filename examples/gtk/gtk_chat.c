@@ -111,10 +111,14 @@ static bool say(const char *text)
 {
     char *mine;
 
+    char *line;
+
     if (!app.chat || !ac_connected(&app.chat->base))
         return false;
-    ac_chat_push(app.chat, text, strlen(text));
-    ac_chat_push(app.chat, "\n", 1);
+    /* one push: outside a handler each push is sent at once */
+    line = g_strconcat(text, "\n", NULL);
+    ac_chat_push(app.chat, line, strlen(line));
+    g_free(line);
     mine = g_strdup_printf("%s: %s", app.nick, text);
     show(mine, strlen(mine));
     g_free(mine);

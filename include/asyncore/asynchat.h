@@ -94,6 +94,8 @@ struct ac_chat {
     unsigned gen;             /* bumped by discard_buffers */
     size_t in_size, out_size, out_bytes;
     struct ac__chat_out *out_head, *out_tail;
+    ac_chat *flush_next;      /* pending sends of the current frame */
+    bool flush_queued;
 };
 
 #define AC_CHAT_OF(d) AC_CONTAINER_OF(d, ac_chat, base)
@@ -120,15 +122,20 @@ AC_EXTERN ac_term_kind ac_chat_get_terminator(const ac_chat *c,
                                               const void **term, size_t *len,
                                               unsigned long long *count);
 
-/* Queue a copy of `len` bytes and start sending. Consecutive pushes are
- * coalesced. 0, -ENOMEM (nothing queued), -EBADF on a closed channel, or
- * the negative errno of a failed send (reported to the channel). */
+/* Queue a copy of `len` bytes. Pushes made while a handler of the map
+ * runs are coalesced and sent together when the handler returns (in the
+ * same loop iteration); outside handlers they are sent before this
+ * returns. So a line and its "\n" leave in one segment, which also keeps
+ * Nagle's algorithm and delayed ACKs from adding 40 ms round trips. Large
+ * pushes go straight from `data` when nothing is queued. 0, -ENOMEM
+ * (nothing queued), -EBADF on a closed channel, or the negative errno of a
+ * failed send (reported to the channel, which may then be closed). */
 AC_EXTERN int ac_chat_push(ac_chat *c, const void *data, size_t len);
 /* Queue a producer (the chat owns it from now on: its free runs even when
  * this fails). */
 AC_EXTERN int ac_chat_push_with_producer(ac_chat *c, const ac_producer *p);
 /* Python's close_when_done: handle_close runs once everything queued
- * before it was sent. */
+ * before it was sent. Like push, it takes effect when the handler returns. */
 AC_EXTERN int ac_chat_close_when_done(ac_chat *c);
 /* Drop queued input and output (producers are freed). */
 AC_EXTERN void ac_chat_discard_buffers(ac_chat *c);

@@ -23,6 +23,9 @@ struct ac__chat_out {
  * producer cannot starve the rest of the loop. */
 #define SENDS_PER_CALL 64
 
+/* Pushes at least this large skip the copy when nothing is queued. */
+#define DIRECT_MIN 16384
+
 static ac_chat *CH(ac_dispatcher *d)
 {
     return AC_CHAT_OF(d);
@@ -164,6 +167,44 @@ static int initiate_send(ac_chat *c)
     return 0;
 }
 
+/* Sends are due when the outermost handler frame of the map ends: every
+ * push a handler made goes out in as few sends as possible. */
+static void schedule(ac_chat *c)
+{
+    ac_map *map = c->base.map;
+
+    if (c->flush_queued)
+        return;
+    c->flush_queued = true;
+    c->flush_next = map->chat_flush;
+    map->chat_flush = c;
+}
+
+static void unschedule(ac_chat *c)
+{
+    ac_chat **p;
+
+    if (!c->flush_queued)
+        return;
+    for (p = &c->base.map->chat_flush; *p; p = &(*p)->flush_next)
+        if (*p == c) {
+            *p = c->flush_next;
+            break;
+        }
+    c->flush_queued = false;
+}
+
+void ac__chat_flush(ac_map *map)
+{
+    while (map->chat_flush) {
+        ac_chat *c = map->chat_flush;
+        map->chat_flush = c->flush_next;
+        c->flush_queued = false;
+        if (!gone(c))
+            initiate_send(c);
+    }
+}
+
 /* Public entry points that may run user code (handle_close, destroy) do it
  * as a handler frame, and do not touch the channel afterwards. */
 int ac_chat_initiate_send(ac_chat *c)
@@ -228,9 +269,9 @@ int ac_chat_push(ac_chat *c, const void *data, size_t len)
         return 0;
     map = c->base.map;
     ac__enter(map);
-    /* Nothing queued: send straight from the caller's memory and copy only
-     * what the socket did not take. */
-    while (!c->out_head && ac_connected(&c->base) && len) {
+    /* A large push with nothing queued goes straight from the caller's
+     * memory; only what the socket did not take is copied. */
+    while (len >= DIRECT_MIN && !c->out_head && ac_connected(&c->base)) {
         size_t k = len < c->out_size ? len : c->out_size;
         ssize_t n = ac_send(&c->base, p, k);
         if (n <= 0) {
@@ -246,11 +287,9 @@ int ac_chat_push(ac_chat *c, const void *data, size_t len)
             break;
     }
     r = len ? push_bytes(c, p, len) : 0;
-    if (r == 0 && len)
-        r = initiate_send(c);
-    else if (r == 0)
-        sync_interest(c);
-    ac__leave(map);
+    if (r == 0)
+        schedule(c);
+    ac__leave(map); /* outside handlers, the send happens here */
     return r;
 }
 
@@ -258,7 +297,6 @@ int ac_chat_push_with_producer(ac_chat *c, const ac_producer *p)
 {
     struct ac__chat_out *e;
     ac_map *map;
-    int r;
 
     if (!p || !p->more) {
         if (p && p->free)
@@ -273,15 +311,14 @@ int ac_chat_push_with_producer(ac_chat *c, const ac_producer *p)
     e->prod = *p;
     map = c->base.map;
     ac__enter(map);
-    r = initiate_send(c);
+    schedule(c);
     ac__leave(map);
-    return r;
+    return 0;
 }
 
 int ac_chat_close_when_done(ac_chat *c)
 {
     ac_map *map;
-    int r;
 
     if (!c)
         return -EINVAL;
@@ -291,9 +328,9 @@ int ac_chat_close_when_done(ac_chat *c)
         return -ENOMEM;
     map = c->base.map;
     ac__enter(map);
-    r = initiate_send(c);
+    schedule(c);
     ac__leave(map);
-    return r;
+    return 0;
 }
 
 size_t ac_chat_pending(const ac_chat *c)
@@ -557,6 +594,13 @@ static void chat_handle_close(ac_dispatcher *d)
     ac_close(d);
 }
 
+/* Queued output starts flowing on its own once connected (handle_write):
+ * a chat has nothing to do here, and nothing worth a warning. */
+static void chat_handle_connect(ac_dispatcher *d)
+{
+    (void)d;
+}
+
 static bool chat_readable(ac_dispatcher *d)
 {
     (void)d;
@@ -604,6 +648,7 @@ static void release(ac_dispatcher *d)
 {
     ac_chat *c = CH(d);
 
+    unschedule(c);
     out_clear(c);
     free(c->kept);
     free(c->incoming);
@@ -623,6 +668,7 @@ const ac_chat_class ac_chat_base_class = {
             .writable = chat_writable,
             .handle_read = chat_handle_read,
             .handle_write = chat_handle_write,
+            .handle_connect = chat_handle_connect,
             .handle_close = chat_handle_close,
         },
     .collect_incoming_data = chat_collect,

@@ -75,6 +75,7 @@ struct ac_map {
     volatile sig_atomic_t stop;
 
     ac__linger *lingering;
+    struct ac_chat *chat_flush; /* async_chats with sends due (asynchat.c) */
 
     char *scratch; /* shared read buffer (async_chat), see ac__scratch */
     size_t scratch_cap;
@@ -103,6 +104,9 @@ AC__HIDDEN void ac__starve(ac_dispatcher *d);
 AC__HIDDEN int ac__starve_timeout(ac_map *map, int timeout_ms);
 AC__HIDDEN void ac__log(ac_map *map, ac_log_level level, const char *fmt, ...)
     AC_PRINTF(3, 4);
+
+/* asynchat.c */
+AC__HIDDEN void ac__chat_flush(ac_map *map);
 
 /* linger.c */
 AC__HIDDEN void ac__linger_event(ac_dispatcher *d, unsigned revents);

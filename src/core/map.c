@@ -162,12 +162,20 @@ void ac__leave(ac_map *map)
 {
     if (--map->depth > 0)
         return;
-    /* Destroys run as a frame of their own, so a destroy that closes other
-     * channels queues them here instead of recursing. */
-    while (map->zombies) {
+    /* The outermost frame ends: first the sends the handlers queued
+     * (async_chat coalescing), then the deferred destroys. Each runs as a
+     * frame of its own, so what they close or push queues up here instead
+     * of recursing. */
+    while (map->chat_flush || map->zombies) {
         ac_dispatcher *d = map->zombies;
         void (*destroy)(ac_dispatcher *);
 
+        if (map->chat_flush) {
+            map->depth++;
+            ac__chat_flush(map);
+            map->depth--;
+            continue;
+        }
         map->zombies = d->next;
         d->next = NULL;
         d->flags &= ~AC__F_ZOMBIE;
