@@ -477,6 +477,8 @@ static void glib_warm(void)
 #ifdef AC_TEST_GLIB
     GMainContext *c = g_main_context_new();
     GSource *t = g_timeout_source_new(0);
+    bool fired = false;
+    g_source_set_callback(t, glib_wake, &fired, NULL);
     g_source_attach(t, c);
     g_main_context_iteration(c, FALSE);
     g_source_destroy(t);
