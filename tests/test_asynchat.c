@@ -522,6 +522,14 @@ static void test_feed_reentry(void)
     ac_close(&c.base);
     CU_ASSERT_EQUAL(ac_chat_feed(&c, "a\n", 2), -EBADF);
     CU_ASSERT_EQUAL(ac_chat_push(&c, "a", 1), -EBADF);
+    /* nothing may be allocated for a closed chat (found by fuzz_chat) */
+    {
+        char big[64] = {0};
+        CU_ASSERT_EQUAL(ac_chat_set_terminator(&c, big, sizeof(big)), -EBADF);
+        CU_ASSERT_EQUAL(ac_chat_set_terminator_count(&c, 3), -EBADF);
+        CU_ASSERT_EQUAL(ac_chat_set_buffer_sizes(&c, 1, 1), -EBADF);
+        CU_ASSERT_EQUAL(ac_chat_close_when_done(&c), -EBADF);
+    }
     t_map_done(map);
 }
 

@@ -112,7 +112,8 @@ typedef enum {
 } ac_term_kind;
 
 /* A byte string of any length and content (NUL included; copied). `len` 0
- * or NULL `term` means no terminator. -ENOMEM. */
+ * or NULL `term` means no terminator. -ENOMEM; -EBADF once the channel is
+ * closed (as for every ac_chat_ call that changes state). */
 AC_EXTERN int ac_chat_set_terminator(ac_chat *c, const void *term, size_t len);
 /* Collect exactly `n` bytes, then found_terminator; the count then reads
  * 0, which collects everything, as in Python. -EINVAL for n < 0. */

@@ -340,7 +340,7 @@ size_t ac_chat_pending(const ac_chat *c)
 
 void ac_chat_discard_buffers(ac_chat *c)
 {
-    if (!c)
+    if (!c || gone(c))
         return;
     c->kept_len = 0;
     c->inc_len = 0;
@@ -360,6 +360,8 @@ int ac_chat_set_terminator(ac_chat *c, const void *term, size_t len)
 
     if (!c)
         return -EINVAL;
+    if (gone(c))
+        return -EBADF; /* its memory was released; nothing may be kept */
     if (!term || len == 0) {
         c->term_kind = AC_TERM_NONE;
         return 0;
@@ -387,6 +389,8 @@ int ac_chat_set_terminator_count(ac_chat *c, long long n)
 {
     if (!c || n < 0)
         return -EINVAL;
+    if (gone(c))
+        return -EBADF;
     c->term_kind = AC_TERM_COUNT;
     c->count = (unsigned long long)n;
     return 0;
@@ -706,6 +710,8 @@ int ac_chat_set_buffer_sizes(ac_chat *c, size_t in_size, size_t out_size)
 {
     if (!c)
         return -EINVAL;
+    if (gone(c))
+        return -EBADF;
     c->in_size = in_size ? in_size : AC_CHAT_IN_BUFFER_SIZE;
     c->out_size = out_size ? out_size : AC_CHAT_OUT_BUFFER_SIZE;
     return 0;
@@ -726,7 +732,7 @@ const void *ac_chat_data(const ac_chat *c, size_t *len)
 
 void ac_chat_clear_data(ac_chat *c)
 {
-    if (c)
+    if (c && !gone(c))
         c->inc_len = 0;
 }
 

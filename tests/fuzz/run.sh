@@ -1,0 +1,26 @@
+#!/bin/sh
+# Build the libFuzzer targets with clang (-fsanitize=fuzzer,address,
+# undefined) and run each for SECONDS (default 60) from its seed corpus.
+# Any crash, sanitizer report or invariant failure fails the run; the input
+# is left in build-fuzz/ and belongs in tests/fuzz/regress_* afterwards.
+#   tests/fuzz/run.sh [SECONDS]
+set -eu
+cd "$(dirname "$0")/../.."
+secs=${1:-60}
+out=build-fuzz
+mkdir -p "$out"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+       -D_GNU_SOURCE -Iinclude"
+core=$(ls src/core/*.c)
+# shellcheck disable=SC2086
+clang $flags -o "$out/fuzz_chat" tests/fuzz/fuzz_chat.c $core
+# shellcheck disable=SC2086
+clang $flags -o "$out/fuzz_http" tests/fuzz/fuzz_http.c examples/http_response.c
+for t in chat http; do
+    mkdir -p "$out/corpus_$t"
+    cp tests/fuzz/corpus_$t/* "$out/corpus_$t/"
+    [ -d tests/fuzz/regress_$t ] && cp tests/fuzz/regress_$t/* "$out/corpus_$t/"
+    echo "== fuzz_$t for ${secs}s"
+    (cd "$out" && ./fuzz_$t -max_total_time="$secs" -print_final_stats=1 \
+        -rss_limit_mb=1024 corpus_$t 2>&1 | tail -n 12)
+done
