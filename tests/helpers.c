@@ -343,6 +343,9 @@ static int uv_step(int timeout_ms)
         uv_run(&uv_loop, UV_RUN_NOWAIT);
     } else {
         if (timeout_ms > 0) {
+            /* libuv caches "now": time spent outside uv_run would make the
+             * timer due at once and leave the wait below unbounded */
+            uv_update_time(&uv_loop);
             uv_ref((uv_handle_t *)&uv_step_timer);
             uv_timer_start(&uv_step_timer, uv_step_wake, (uint64_t)timeout_ms,
                            0);

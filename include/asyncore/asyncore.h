@@ -337,7 +337,9 @@ AC_EXTERN int ac_listen(ac_dispatcher *d, int backlog);
 /* Python's connect(): starts a connection. 0 when it is in progress
  * (handle_connect follows on the first read or write event) or completed
  * at once (handle_connect has then already run: the channel may even be
- * closed); otherwise the negative errno of connect(2). */
+ * closed); -EINVAL on a listening channel, -EISCONN / -EALREADY when
+ * connected or connecting already; otherwise the negative errno of
+ * connect(2). */
 AC_EXTERN int ac_connect(ac_dispatcher *d, const struct sockaddr *addr,
                          socklen_t addrlen);
 

@@ -183,7 +183,12 @@ int ac_connect(ac_dispatcher *d, const struct sockaddr *addr, socklen_t addrlen)
         return r;
     if (!addr || addrlen == 0 || addrlen > sizeof(d->addr))
         return -EINVAL;
-    d->flags &= ~AC__F_CONNECTED;
+    /* connect(2) answers EISCONN on a listening socket, which Python then
+     * takes for a completed connect; neither is a connect to start. */
+    if (AC__FLAG(d, AC__F_ACCEPTING))
+        return -EINVAL;
+    if (AC__FLAG(d, AC__F_CONNECTED | AC__F_CONNECTING))
+        return AC__FLAG(d, AC__F_CONNECTED) ? -EISCONN : -EALREADY;
     d->flags |= AC__F_CONNECTING;
     r = connect(d->fd, addr, addrlen) < 0 ? errno : 0;
     if (r == EINPROGRESS || r == EALREADY || r == EAGAIN) {
