@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     uint64_t start, measure_from, end, round_trips = 0, measured_rt = 0;
     unsigned char buf[65536];
 
-    for (i = 1; i < argc; i++) {
+    for (i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "loadgen: %s needs a value\n", a);
@@ -126,7 +126,6 @@ int main(int argc, char **argv)
             fprintf(stderr, "loadgen: unknown argument %s\n", a);
             return 2;
         }
-        i++;
     }
     if (port <= 0 || nconns < 1 || idle < 0 || duration <= 0) {
         fprintf(stderr, "usage: loadgen --port P [--host H] [--conns N] "
