@@ -178,8 +178,6 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
     long port = 8008;
-    struct sockaddr_storage ss;
-    socklen_t len;
     ac_dispatcher server;
     ac_map *map;
     int i, r;
@@ -201,15 +199,7 @@ int main(int argc, char **argv)
     map = ac_map_new(AC_BACKEND_DEFAULT);
     if (!map)
         ex_fail("cannot create the map: %s", strerror(errno));
-    r = ac_resolve(host, (int)port, AF_UNSPEC, true, &ss, &len);
-    if (r < 0)
-        ex_fail("cannot resolve '%s': %s", host, ac_strerror(r));
-    ac_dispatcher_init(&server, &server_class, map);
-    if ((r = ac_create_socket(&server, ss.ss_family, SOCK_STREAM)) < 0 ||
-        (r = ac_set_reuse_addr(&server)) < 0 ||
-        (r = ac_bind(&server, (struct sockaddr *)&ss, len)) < 0 ||
-        (r = ac_listen(&server, 4096)) < 0)
-        ex_fail("cannot listen on %s:%ld: %s", host, port, ac_strerror(r));
+    ex_listen(&server, &server_class, map, host, port);
     ex_stop_on_signals(map);
     ex_print_listening("listening", &server);
     r = ac_loop(map, NULL);

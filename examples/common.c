@@ -128,3 +128,20 @@ void ex_print_listening(const char *what, ac_dispatcher *d)
     printf("%s on %s:%d\n", what, host, ac_addr_port((struct sockaddr *)&ss));
     fflush(stdout);
 }
+
+void ex_listen(ac_dispatcher *server, const ac_dispatcher_class *klass,
+               ac_map *map, const char *host, long port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int r = ac_resolve(host, (int)port, AF_UNSPEC, true, &ss, &len);
+
+    if (r < 0)
+        ex_fail("cannot resolve '%s': %s", host, ac_strerror(r));
+    ac_dispatcher_init(server, klass, map);
+    if ((r = ac_create_socket(server, ss.ss_family, SOCK_STREAM)) < 0 ||
+        (r = ac_set_reuse_addr(server)) < 0 ||
+        (r = ac_bind(server, (struct sockaddr *)&ss, len)) < 0 ||
+        (r = ac_listen(server, 4096)) < 0)
+        ex_fail("cannot listen on %s:%ld: %s", host, port, ac_strerror(r));
+}

@@ -23,6 +23,10 @@ void ex_stop_on_signals(ac_map *map);
 bool ex_raise_nofile(long need);
 /* "select" | "poll" | "epoll" or ex_usage_error. */
 ac_backend ex_backend(const char *name);
+/* Initialise `server` with `klass` in `map`, bind it to host:port with
+ * SO_REUSEADDR and listen; exits with a one-line message on failure. */
+void ex_listen(ac_dispatcher *server, const ac_dispatcher_class *klass,
+               ac_map *map, const char *host, long port);
 /* Print "listening on HOST:PORT" for a bound channel, flushed. */
 void ex_print_listening(const char *what, ac_dispatcher *d);
 

@@ -232,25 +232,8 @@ static int push_bytes(ac_chat *c, const char *p, size_t len)
         if (!e)
             return -ENOMEM;
     }
-    if (e->off + e->len + len > e->cap) {
-        if (e->off) { /* slide the unsent part down before growing */
-            memmove(e->buf, e->buf + e->off, e->len);
-            e->off = 0;
-        }
-        if (e->len + len > e->cap) {
-            size_t cap = e->cap ? e->cap : 256;
-            char *b;
-            while (cap < e->len + len)
-                cap *= 2;
-            b = realloc(e->buf, cap);
-            if (!b)
-                return -ENOMEM;
-            e->buf = b;
-            e->cap = cap;
-        }
-    }
-    memcpy(e->buf + e->off + e->len, p, len);
-    e->len += len;
+    if (ac__buf_append(&e->buf, &e->off, &e->len, &e->cap, p, len) < 0)
+        return -ENOMEM;
     c->out_bytes += len;
     return 0;
 }
@@ -620,21 +603,11 @@ static bool chat_writable(ac_dispatcher *d)
 
 static void chat_collect(ac_chat *c, const void *data, size_t len)
 {
-    if (c->inc_len + len > c->inc_cap) {
-        size_t cap = c->inc_cap ? c->inc_cap : 256;
-        char *p;
-        while (cap < c->inc_len + len)
-            cap *= 2;
-        p = realloc(c->incoming, cap);
-        if (!p) {
-            ac_handle_error(&c->base, ENOMEM, "collect_incoming_data");
-            return;
-        }
-        c->incoming = p;
-        c->inc_cap = cap;
-    }
-    memcpy(c->incoming + c->inc_len, data, len);
-    c->inc_len += len;
+    size_t off = 0;
+
+    if (ac__buf_append(&c->incoming, &off, &c->inc_len, &c->inc_cap, data,
+                       len) < 0)
+        ac_handle_error(&c->base, ENOMEM, "collect_incoming_data");
 }
 
 static void chat_found(ac_chat *c)

@@ -105,6 +105,10 @@ AC__HIDDEN int ac__starve_timeout(ac_map *map, int timeout_ms);
 AC__HIDDEN void ac__log(ac_map *map, ac_log_level level, const char *fmt, ...)
     AC_PRINTF(3, 4);
 
+/* buffer.c */
+AC__HIDDEN int ac__buf_append(char **buf, size_t *off, size_t *len,
+                              size_t *cap, const void *data, size_t n);
+
 /* asynchat.c */
 AC__HIDDEN void ac__chat_flush(ac_map *map);
 

@@ -80,33 +80,6 @@ int ac_with_send_flush(ac_dispatcher_with_send *w)
     return 0;
 }
 
-static int append(ac_dispatcher_with_send *w, const char *buf, size_t len)
-{
-    if (w->out_off + w->out_len + len > w->out_cap) {
-        size_t need = w->out_len + len, cap;
-        char *p;
-
-        /* Slide the unsent bytes down before growing. */
-        if (w->out_off) {
-            memmove(w->out, w->out + w->out_off, w->out_len);
-            w->out_off = 0;
-        }
-        if (need > w->out_cap) {
-            cap = w->out_cap ? w->out_cap : 512;
-            while (cap < need)
-                cap *= 2;
-            p = realloc(w->out, cap);
-            if (!p)
-                return -ENOMEM;
-            w->out = p;
-            w->out_cap = cap;
-        }
-    }
-    memcpy(w->out + w->out_off + w->out_len, buf, len);
-    w->out_len += len;
-    return 0;
-}
-
 int ac_with_send(ac_dispatcher_with_send *w, const void *buf, size_t len)
 {
     const char *p = buf;
@@ -129,7 +102,8 @@ int ac_with_send(ac_dispatcher_with_send *w, const void *buf, size_t len)
         if (len == 0)
             return 0;
     }
-    if (append(w, p, len) < 0)
+    if (ac__buf_append(&w->out, &w->out_off, &w->out_len, &w->out_cap, p,
+                       len) < 0)
         return -ENOMEM;
     if (ac_connected(&w->base))
         return ac_with_send_flush(w);

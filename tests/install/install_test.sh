@@ -21,4 +21,10 @@ $cc -o "$root/consumer_static" "$src/consumer.c" \
     $(pkg-config --libs-only-other --static asyncore) -lpthread
 out=$("$root/consumer_static")
 [ "$out" = installed ] || { echo "static consumer printed '$out'"; exit 1; }
-echo "installed copy works through pkg-config (shared and static)"
+# Nothing unprefixed leaks from the shared libraries (STYLE.md).
+for lib in "$libdir"/libasyncore*.so; do
+    leaked=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^ac_' || true)
+    [ -z "$leaked" ] || { echo "$lib exports: $leaked"; exit 1; }
+done
+echo "installed copy works through pkg-config (shared and static);" \
+     "only ac_ symbols exported"
