@@ -184,13 +184,8 @@ int main(int argc, char **argv)
 
     ex_prog = "chat_server";
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(argv[i], "--host")) {
-            host = ex_value(argc, argv, &i);
-        } else if (!strcmp(argv[i], "--port")) {
-            port = ex_int("--port", ex_value(argc, argv, &i), 0, 65535);
+        if (ex_server_option(argc, argv, &i, &host, &port, usage)) {
+            continue;
         } else {
             ex_usage_error("unknown argument '%s' (try --help)", argv[i]);
         }

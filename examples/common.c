@@ -58,6 +58,24 @@ const char *ex_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+bool ex_server_option(int argc, char **argv, int *i, const char **host,
+                      long *port, void (*usage)(void))
+{
+    if (!strcmp(argv[*i], "--help") || !strcmp(argv[*i], "-h")) {
+        usage();
+        exit(0);
+    }
+    if (!strcmp(argv[*i], "--host")) {
+        *host = ex_value(argc, argv, i);
+        return true;
+    }
+    if (!strcmp(argv[*i], "--port")) {
+        *port = ex_int("--port", ex_value(argc, argv, i), 0, 65535);
+        return true;
+    }
+    return false;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;

@@ -16,6 +16,11 @@ void ex_fail(const char *fmt, ...) AC_PRINTF(1, 2);
 long ex_int(const char *opt, const char *val, long min, long max);
 /* The value after option argv[*i], advancing *i, or ex_usage_error. */
 const char *ex_value(int argc, char **argv, int *i);
+/* The options every server shares: --help (prints `usage`, exits 0),
+ * --host H, --port P. True if argv[*i] was one of them (*i advanced past
+ * its value). */
+bool ex_server_option(int argc, char **argv, int *i, const char **host,
+                      long *port, void (*usage)(void));
 /* SIGINT/SIGTERM stop ac_loop(map) cleanly; SIGPIPE stays default. */
 void ex_stop_on_signals(ac_map *map);
 /* Raise RLIMIT_NOFILE's soft limit to at least `need` (up to the hard
