@@ -12,6 +12,7 @@
 
 const char *ex_prog = "example";
 static ac_map *stop_map;
+static volatile sig_atomic_t got_signal;
 
 static void vreport(const char *fmt, va_list ap)
 {
@@ -79,6 +80,7 @@ bool ex_server_option(int argc, char **argv, int *i, const char **host,
 static void on_signal(int sig)
 {
     (void)sig;
+    got_signal = 1;
     if (stop_map)
         ac_loop_stop(stop_map);
 }
@@ -119,6 +121,11 @@ bool ex_raise_nofile(long need)
         return false;
     }
     return true;
+}
+
+bool ex_interrupted(void)
+{
+    return got_signal != 0;
 }
 
 ac_backend ex_backend(const char *name)

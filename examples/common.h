@@ -23,6 +23,8 @@ bool ex_server_option(int argc, char **argv, int *i, const char **host,
                       long *port, void (*usage)(void));
 /* SIGINT/SIGTERM stop ac_loop(map) cleanly; SIGPIPE stays default. */
 void ex_stop_on_signals(ac_map *map);
+/* True once SIGINT/SIGTERM arrived: the examples then exit 0 (DESIGN). */
+bool ex_interrupted(void);
 /* Raise RLIMIT_NOFILE's soft limit to at least `need` (up to the hard
  * limit). Returns false, with a message, if it cannot. */
 bool ex_raise_nofile(long need);

@@ -242,5 +242,5 @@ int main(int argc, char **argv)
     free(f);
     if (fflush(stdout) != 0)
         ex_fail("cannot write to stdout");
-    return failed ? 1 : 0;
+    return failed && !ex_interrupted() ? 1 : 0;
 }

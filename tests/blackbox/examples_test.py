@@ -232,8 +232,27 @@ class CommandLineTests(unittest.TestCase):
             self.assertTrue(lines[0].startswith(c[0] + ": "), (c, r.stderr))
 
     def test_sigint_exits_zero(self):
-        srv, _, _ = start_server(EX + "/echo_server", "--port", "0")
-        self.assertEqual(stop(srv, signal.SIGINT), 0)
+        srv, _, port = start_server(EX + "/echo_server", "--port", "0")
+        try:
+            # a long client run, interrupted: exit 0 (DESIGN), summary printed
+            cli = subprocess.Popen([EX + "/echo_client", "--port", str(port),
+                                    "--conns", "5", "--count", "100000000"],
+                                   stdout=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            self.assertEqual(stop(cli, signal.SIGTERM), 0)
+            # a fetch that never completes (the server accepts, never answers)
+            hang = socket.socket()
+            hang.bind(("127.0.0.1", 0))
+            hang.listen()
+            http = subprocess.Popen([EX + "/http_client", "http://127.0.0.1:%d/"
+                                     % hang.getsockname()[1]],
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+            time.sleep(0.5)
+            self.assertEqual(stop(http, signal.SIGINT), 0)
+            hang.close()
+        finally:
+            self.assertEqual(stop(srv, signal.SIGINT), 0)
 
 
 class HttpTests(unittest.TestCase):
