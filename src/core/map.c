@@ -419,9 +419,6 @@ int ac__map_add(ac_map *map, ac_dispatcher *d)
     }
     if (map->fds[fd])
         return -EEXIST;
-    r = ac__fired_reserve(map, map->count + 1);
-    if (r < 0)
-        return r;
     map->fds[fd] = d;
     map->count++;
     d->epoch = map->epoch;
