@@ -1,23 +1,32 @@
 /* loadgen: echo load generator (epoll, one thread, loopback only).
  *
  *   loadgen --port P [--host H] [--conns N] [--size S] [--duration SECS]
- *           [--idle K] [--warmup SECS]
+ *           [--idle K] [--warmup SECS] [--server-pid PID]
  *
- * Opens K idle connections that stay silent, then N active ones; each
+ * Opens K idle connections, then N active ones; each idle connection
+ * makes one 1-byte round trip before the clock starts (proof that the
+ * server accepted it: a client's connect() can return while the server's
+ * accept queue is full and the connection is not yet the server's), then
+ * stays silent. Each
  * active connection sends S bytes, waits for the whole echo (checked), and
  * sends again (pipeline depth 1). Counts round trips after the warm-up and
  * prints one line:
  *   conns=N size=S idle=K seconds=D round_trips=R rt_per_s=X MB_per_s=Y
- *   p50_us=A p99_us=B errors=E */
+ *   p50_us=A p99_us=B errors=E [server_cpu_us_per_rt=C]
+ * With --server-pid, C is the server's CPU time (all threads, from
+ * /proc/PID/task/TID/schedstat) over the measurement window only, divided
+ * by the round trips counted in that window. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -73,6 +82,47 @@ static void send_some(conn *c)
         errors++;
 }
 
+/* CPU time (ns) of every thread of pid; 0 when it cannot be read. */
+static uint64_t cpu_ns(int pid)
+{
+    char path[64];
+    uint64_t total = 0;
+    DIR *dir;
+    struct dirent *e;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    if (!(dir = opendir(path)))
+        return 0;
+    while ((e = readdir(dir))) {
+        char p[320];
+        unsigned long long ns;
+        FILE *f;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof(p), "/proc/%d/task/%s/schedstat", pid, e->d_name);
+        if ((f = fopen(p, "r"))) {
+            if (fscanf(f, "%llu", &ns) == 1)
+                total += ns;
+            fclose(f);
+        }
+    }
+    closedir(dir);
+    return total;
+}
+
+/* One blocking 1-byte round trip on a fresh connection: returns only once
+ * the server has accepted it and echoed. */
+static void touch(int fd)
+{
+    unsigned char b = 'x';
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+
+    if (send(fd, &b, 1, MSG_NOSIGNAL) != 1)
+        die("idle connection: send");
+    if (poll(&p, 1, 60000) != 1 || recv(fd, &b, 1, 0) != 1)
+        die("idle connection: no echo within 60 s");
+}
+
 static double pct(double p)
 {
     uint64_t want = (uint64_t)(p * (double)samples), seen = 0;
@@ -89,7 +139,7 @@ static double pct(double p)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    int port = -1, nconns = 10, idle = 0, i, ep;
+    int port = -1, nconns = 10, idle = 0, i, ep, server_pid = 0;
     double duration = 2, warmup = 0.5;
     struct sockaddr_storage ss;
     socklen_t len;
@@ -100,6 +150,8 @@ int main(int argc, char **argv)
     struct epoll_event ev[256];
     char port_s[16];
     uint64_t start, measure_from, end, round_trips = 0, measured_rt = 0;
+    uint64_t cpu0 = 0, cpu1 = 0, window_rt0 = 0, window_rt = 0;
+    int in_window = 0;
     unsigned char buf[65536];
 
     for (i = 1; i < argc; i += 2) { /* every option takes a value */
@@ -122,6 +174,8 @@ int main(int argc, char **argv)
             warmup = atof(v);
         else if (!strcmp(a, "--idle"))
             idle = atoi(v);
+        else if (!strcmp(a, "--server-pid"))
+            server_pid = atoi(v);
         else {
             fprintf(stderr, "loadgen: unknown argument %s\n", a);
             return 2;
@@ -129,7 +183,8 @@ int main(int argc, char **argv)
     }
     if (port <= 0 || nconns < 1 || idle < 0 || duration <= 0) {
         fprintf(stderr, "usage: loadgen --port P [--host H] [--conns N] "
-                        "[--size S] [--duration SECS] [--idle K]\n");
+                        "[--size S] [--duration SECS] [--idle K] "
+                        "[--warmup SECS] [--server-pid PID]\n");
         return 2;
     }
     if (!size)
@@ -157,6 +212,8 @@ int main(int argc, char **argv)
 
     for (i = 0; i < idle; i++)
         idle_fds[i] = dial(&ss, len);
+    for (i = 0; i < idle; i++) /* after all dials: the backlog fills at once */
+        touch(idle_fds[i]);
     ep = epoll_create1(EPOLL_CLOEXEC);
     for (i = 0; i < nconns; i++) {
         struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
@@ -173,6 +230,11 @@ int main(int argc, char **argv)
         send_some(&conns[i]);
     }
     while (now_us() < end) {
+        if (!in_window && now_us() >= measure_from) {
+            in_window = 1;
+            cpu0 = server_pid ? cpu_ns(server_pid) : 0;
+            window_rt0 = round_trips;
+        }
         if (measure_from == UINT64_MAX &&
             (round_trips >= (uint64_t)nconns || now_us() - start > 60000000u)) {
             measure_from = now_us() + (uint64_t)(warmup * 1e6);
@@ -212,14 +274,21 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (server_pid)
+        cpu1 = cpu_ns(server_pid);
+    window_rt = round_trips - window_rt0;
     printf("conns=%d size=%zu idle=%d seconds=%.2f round_trips=%llu "
            "total_round_trips=%llu rt_per_s=%.0f MB_per_s=%.2f p50_us=%.0f "
-           "p99_us=%.0f errors=%llu\n",
+           "p99_us=%.0f errors=%llu",
            nconns, size, idle, duration, (unsigned long long)measured_rt,
            (unsigned long long)round_trips,
            (double)measured_rt / duration,
            (double)measured_rt * (double)size * 2 / duration / 1e6,
            samples ? pct(0.5) : 0.0, samples ? pct(0.99) : 0.0,
            (unsigned long long)errors);
+    if (server_pid && cpu0 && cpu1 > cpu0)
+        printf(" server_cpu_us_per_rt=%.3f",
+               (double)(cpu1 - cpu0) / 1e3 / (double)(window_rt ? window_rt : 1));
+    printf("\n");
     return errors ? 1 : 0;
 }
