@@ -94,8 +94,7 @@ struct ac_chat {
     unsigned gen;             /* bumped by discard_buffers */
     size_t in_size, out_size, out_bytes;
     struct ac__chat_out *out_head, *out_tail;
-    ac_chat *flush_next;      /* pending sends of the current frame */
-    bool flush_queued;
+    ac_deferred flush;        /* sends due when the handler frame ends */
 };
 
 #define AC_CHAT_OF(d) AC_CONTAINER_OF(d, ac_chat, base)

@@ -76,6 +76,7 @@ typedef enum {
 typedef struct ac_map ac_map;
 typedef struct ac_dispatcher ac_dispatcher;
 typedef struct ac_dispatcher_class ac_dispatcher_class;
+typedef struct ac_io_ops ac_io_ops;
 
 /*
  * The behaviour of a channel: Python's dispatcher methods as a const table.
@@ -143,6 +144,9 @@ struct ac_dispatcher {
     ac_dispatcher *prev, *next; /* pulled-interest list, or pending destroys */
     void *host_data;     /* for the host adapter (ac_get_host_data) */
     void (*release)(ac_dispatcher *d); /* frees what a library class holds */
+    const ac_io_ops *io; /* I/O operations (ac_set_io) */
+    void *io_data;
+    unsigned pending;    /* readiness held above the descriptor */
     struct sockaddr_storage addr;
 };
 
@@ -267,10 +271,12 @@ typedef struct ac_hooks {
  * from a handler. */
 AC_EXTERN int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks);
 
-/* Start a host iteration: evaluate pulled predicates, push interest
- * changes, run pending destroys. Readiness dispatched afterwards reaches
+/* Start a host iteration: run what is due (deadlines), evaluate pulled
+ * predicates, push interest changes, dispatch channels with pending
+ * readiness, run pending destroys. Readiness dispatched afterwards reaches
  * only channels that were in the map at this call. Returns the number of
- * channels with non-zero interest, or a negative errno. */
+ * channels with non-zero interest, or a negative errno. Handlers may run
+ * inside this call. */
 AC_EXTERN int ac_map_refresh(ac_map *map);
 
 /* Deliver readiness `revents` (AC_* bits) for `fd`. Returns 1 if a channel
@@ -285,7 +291,10 @@ AC_EXTERN int ac_map_backend_fd(const ac_map *map);
 
 /* Milliseconds until the map needs ac_map_refresh() even if no descriptor
  * becomes ready (a lingering close expiring, a paused listener retrying),
- * or -1 if nothing is due. A host caps its wait with it. */
+ * 0 while a channel has pending readiness (see "Layers" below), or -1 if
+ * nothing is due. A host must cap its wait with it: ac_map_refresh()
+ * dispatches pending channels, whose descriptors may never become ready
+ * (the data already sits above them). */
 AC_EXTERN int ac_map_timeout(const ac_map *map);
 
 /* Per-channel pointer for the host adapter's own bookkeeping. */
@@ -320,7 +329,13 @@ AC_EXTERN int ac_set_socket(ac_dispatcher *d, int fd);
 
 /* Python's file_dispatcher: duplicate `fd` (the caller keeps its own),
  * make it non-blocking and add the copy to the map, connected from the
- * start. ac_send/ac_recv then use write/read. For pipes, ttys, etc. */
+ * start. ac_send/ac_recv then use write/read. For pipes, ttys, and also
+ * regular files and devices that epoll (and libuv) refuse to wait on:
+ * such a descriptor is always ready for the interest it declares, as
+ * select and poll report it, on every backend and host (it becomes
+ * pending readiness, see "Layers"). Its channel should close at EOF (the
+ * base behaviour: ac_recv returning 0 calls handle_close), or the map
+ * never waits again while it stays readable. */
 AC_EXTERN int ac_file_dispatcher(ac_dispatcher *d, int fd);
 
 /* Python's set_reuse_addr(): SO_REUSEADDR on the socket. */
@@ -478,6 +493,78 @@ AC_EXTERN size_t ac_with_send_pending(const ac_dispatcher_with_send *w);
 
 /* Python's initiate_send(): send what the socket accepts now. */
 AC_EXTERN int ac_with_send_flush(ac_dispatcher_with_send *w);
+
+/* ------------------------------------------------------------------ */
+/* Layers                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What a layer between a channel and its descriptor plugs in with (the
+ * library's file_dispatcher and lingering close use it; a TLS layer is
+ * its main purpose). Three mechanisms, and nothing else:
+ *
+ * I/O operations: what ac_send(), ac_recv() and the lingering close's
+ * write shutdown do for one channel. A channel starts with ac_socket_io;
+ * ac_set_io() replaces it (the layer usually keeps the old one to call
+ * through). `send` returns bytes taken (0 if none could be), `recv` bytes
+ * read (> 0) or 0 at end of stream; both return -EAGAIN when nothing can
+ * be done now and another negative errno on failure, which ac_send and
+ * ac_recv report to the channel as for a socket. `shutdown` stops writing
+ * (NULL: the channel cannot half-close); `close` (optional) runs when the
+ * channel closes, before its descriptor does: free the layer's state.
+ *
+ * Pending readiness: a layer that holds input (or room for output) the
+ * descriptor cannot show, such as a decrypted record buffered above an
+ * empty socket, calls ac_set_pending(d, AC_IN). Until it clears it with
+ * ac_set_pending(d, 0), the map dispatches the channel for those events
+ * (as far as the channel is interested in them) in every iteration
+ * without waiting: ac_poll_once does not block and ac_map_timeout()
+ * returns 0, so every host, which caps its sleep with ac_map_timeout()
+ * and then calls ac_map_refresh(), dispatches it promptly.
+ *
+ * End-of-frame work: ac_defer() runs a function once the outermost
+ * handler frame of the map ends (at once, outside handlers): async_chat
+ * coalesces the pushes of one handler into one send this way.
+ */
+struct ac_io_ops {
+    const char *name;
+    ssize_t (*send)(ac_dispatcher *d, const void *buf, size_t len);
+    ssize_t (*recv)(ac_dispatcher *d, void *buf, size_t len);
+    int (*shutdown)(ac_dispatcher *d);
+    void (*close)(ac_dispatcher *d);
+};
+
+/* send(MSG_NOSIGNAL) and recv(2) on the channel's socket. */
+AC_EXTERN extern const ac_io_ops ac_socket_io;
+
+/* Replace the channel's I/O operations (NULL: ac_socket_io) and the
+ * layer's `data` (ac_get_io_data). -EBADF on a closed channel. */
+AC_EXTERN int ac_set_io(ac_dispatcher *d, const ac_io_ops *io, void *data);
+AC_EXTERN const ac_io_ops *ac_get_io(const ac_dispatcher *d);
+AC_EXTERN void *ac_get_io_data(const ac_dispatcher *d);
+
+/* Mark the channel ready for `events` (AC_IN, AC_PRI, AC_OUT) whatever
+ * its descriptor says, until changed again; 0 clears. -EINVAL for other
+ * bits, -EBADF on a closed channel or one not in a map, -ENOMEM. May be
+ * called from a handler. */
+AC_EXTERN int ac_set_pending(ac_dispatcher *d, unsigned events);
+
+/* A unit of end-of-frame work, embedded in the layer's own struct. */
+typedef struct ac_deferred {
+    struct ac_deferred *next; /* private */
+    void (*fn)(struct ac_deferred *w);
+    bool queued;
+} ac_deferred;
+
+/* Queue `w` to run `fn(w)` when the outermost handler frame of `map`
+ * ends, after the work queued before it; at once (before this returns)
+ * when no handler runs. Queuing a queued unit again does nothing. `fn`
+ * runs as a handler frame: it may close channels and push. 0 or -EINVAL. */
+AC_EXTERN int ac_defer(ac_map *map, ac_deferred *w,
+                       void (*fn)(ac_deferred *w));
+/* Drop `w` from the queue if it is there (for instance when the struct
+ * holding it is about to be freed). */
+AC_EXTERN void ac_defer_cancel(ac_map *map, ac_deferred *w);
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                             */

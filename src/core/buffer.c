@@ -1,5 +1,5 @@
 /* The growable byte queue behind with_send and async_chat output, and
- * async_chat's collected input. */
+ * the map's shared read buffer. */
 #include "internal.h"
 
 #include <errno.h>
@@ -32,4 +32,27 @@ int ac__buf_append(char **buf, size_t *off, size_t *len, size_t *cap,
     memcpy(*buf + *off + *len, data, n);
     *len += n;
     return 0;
+}
+
+char *ac__scratch_get(ac_map *map, size_t size)
+{
+    if (map->scratch_busy)
+        return malloc(size);
+    if (map->scratch_cap < size) {
+        char *p = realloc(map->scratch, size);
+        if (!p)
+            return NULL;
+        map->scratch = p;
+        map->scratch_cap = size;
+    }
+    map->scratch_busy = true;
+    return map->scratch;
+}
+
+void ac__scratch_put(ac_map *map, char *buf)
+{
+    if (buf == map->scratch)
+        map->scratch_busy = false;
+    else
+        free(buf);
 }

@@ -21,6 +21,7 @@ int ac_dispatcher_init(ac_dispatcher *d, const ac_dispatcher_class *klass,
     d->map = map;
     d->fd = -1;
     d->slot = -1;
+    d->io = &ac_socket_io;
     return 0;
 }
 
@@ -234,6 +235,78 @@ int ac_accept(ac_dispatcher *d, struct sockaddr_storage *addr,
     return fd;
 }
 
+/* ---- I/O operations ---- */
+
+ssize_t ac__io_result(ssize_t n)
+{
+    if (n >= 0)
+        return n;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN
+                                                                     : -errno;
+}
+
+static ssize_t socket_send(ac_dispatcher *d, const void *buf, size_t len)
+{
+    return ac__io_result(send(d->fd, buf, len, MSG_NOSIGNAL));
+}
+
+static ssize_t socket_recv(ac_dispatcher *d, void *buf, size_t len)
+{
+    return ac__io_result(recv(d->fd, buf, len, 0));
+}
+
+static int socket_shutdown(ac_dispatcher *d)
+{
+    return shutdown(d->fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+const ac_io_ops ac_socket_io = {
+    .name = "socket",
+    .send = socket_send,
+    .recv = socket_recv,
+    .shutdown = socket_shutdown,
+    .close = NULL,
+};
+
+static const ac_io_ops *io_of(const ac_dispatcher *d)
+{
+    return d->io ? d->io : &ac_socket_io;
+}
+
+int ac_set_io(ac_dispatcher *d, const ac_io_ops *io, void *data)
+{
+    if (!d || (io && (!io->send || !io->recv)))
+        return -EINVAL;
+    if (AC__FLAG(d, AC__F_CLOSED))
+        return -EBADF;
+    d->io = io ? io : &ac_socket_io;
+    d->io_data = data;
+    return 0;
+}
+
+const ac_io_ops *ac_get_io(const ac_dispatcher *d)
+{
+    return d ? io_of(d) : NULL;
+}
+
+void *ac_get_io_data(const ac_dispatcher *d)
+{
+    return d ? d->io_data : NULL;
+}
+
+int ac__shutdown_write(ac_dispatcher *d)
+{
+    const ac_io_ops *io = io_of(d);
+    int r;
+
+    if (!io->shutdown)
+        return -EOPNOTSUPP;
+    r = io->shutdown(d);
+    if (r == 0)
+        d->flags |= AC__F_WRSHUT;
+    return r;
+}
+
 /* A failed send/recv: a disconnect closes (Python's handle_close), anything
  * else is an error; both run as a handler frame because they call user
  * code that may destroy the channel. */
@@ -256,17 +329,14 @@ ssize_t ac_send(ac_dispatcher *d, const void *buf, size_t len)
         return r;
     if (!buf && len)
         return -EINVAL;
-    if (AC__FLAG(d, AC__F_LINGER))
-        return -EPIPE; /* writing was shut down by ac_close_lingering */
-    if (AC__FLAG(d, AC__F_FILE))
-        n = ac__file_write(d->fd, buf, len);
-    else
-        n = send(d->fd, buf, len, MSG_NOSIGNAL);
+    if (AC__FLAG(d, AC__F_WRSHUT))
+        return -EPIPE; /* writing was shut down (ac_close_lingering) */
+    n = io_of(d)->send(d, buf, len);
     if (n >= 0)
         return n;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    if (n == -EAGAIN)
         return 0;
-    return io_failed(d, errno, "send");
+    return io_failed(d, (int)-n, "send");
 }
 
 ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len)
@@ -279,10 +349,7 @@ ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len)
         return r;
     if (!buf || len == 0)
         return -EINVAL;
-    if (AC__FLAG(d, AC__F_FILE))
-        n = read(d->fd, buf, len);
-    else
-        n = recv(d->fd, buf, len, 0);
+    n = io_of(d)->recv(d, buf, len);
     if (n > 0)
         return n;
     if (n == 0) {
@@ -293,9 +360,9 @@ ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len)
         ac__leave(map);
         return 0;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    if (n == -EAGAIN)
         return -EAGAIN;
-    return io_failed(d, errno, "recv");
+    return io_failed(d, (int)-n, "recv");
 }
 
 int ac_close(ac_dispatcher *d)
@@ -312,8 +379,8 @@ int ac_close(ac_dispatcher *d)
     /* The host and the backend forget the fd before it is closed, so a new
      * descriptor with the same number starts clean. */
     ac__map_remove(map, d);
-    if (AC__FLAG(d, AC__F_LINGER))
-        ac__linger_forget(d);
+    if (io_of(d)->close)
+        io_of(d)->close(d);
     if (d->release)
         d->release(d);
     if (d->fd >= 0 && close(d->fd) < 0 && errno != EINTR)

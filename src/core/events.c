@@ -51,13 +51,12 @@ bool ac__writable(ac_dispatcher *d)
     return AC__METHOD(d, writable)(d);
 }
 
+/* SO_ERROR; 0 for descriptors that are not sockets (file_dispatcher). */
 static int so_error(const ac_dispatcher *d)
 {
     int err = 0;
     socklen_t len = sizeof(err);
 
-    if (AC__FLAG(d, AC__F_FILE))
-        return 0;
     if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         return errno == ENOTSOCK ? 0 : errno;
     return err;
@@ -120,10 +119,6 @@ static void expt_event(ac_dispatcher *d)
 void ac__readwrite(ac_dispatcher *d, unsigned revents)
 {
 #define AC__GONE() AC__FLAG(d, AC__F_CLOSED)
-    if (AC__FLAG(d, AC__F_LINGER)) {
-        ac__linger_event(d, revents);
-        return;
-    }
     if ((revents & AC_IN) && (read_event(d), AC__GONE()))
         return;
     if ((revents & AC_OUT) && (write_event(d), AC__GONE()))

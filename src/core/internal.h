@@ -1,4 +1,6 @@
-/* Private to the core: the map layout and the backend ops. */
+/* Private to the core floor: the map layout, the backend ops, and the few
+ * internal services (frames, deadlines, scratch buffer) that layers use.
+ * Nothing here names a layer. */
 #ifndef ASYNCORE_INTERNAL_H
 #define ASYNCORE_INTERNAL_H
 
@@ -16,11 +18,12 @@ enum {
     AC__F_CLOSED = 1u << 4,
     AC__F_DECLARED = 1u << 5, /* interest declared, predicates not asked */
     AC__F_HOSTED = 1u << 6,   /* given to the host's watch hook */
-    AC__F_FILE = 1u << 7,     /* file_dispatcher: read/write, not recv/send */
+    AC__F_NOWAIT = 1u << 7,   /* the waiter refused the fd (EPERM): pending */
     AC__F_ZOMBIE = 1u << 8,   /* closed, destroy pending */
     AC__F_STARVED = 1u << 9,  /* listener paused by EMFILE until an fd frees */
     AC__F_HAS_ADDR = 1u << 10,
-    AC__F_LINGER = 1u << 11,  /* ac_close_lingering in progress */
+    AC__F_WRSHUT = 1u << 11,  /* writing shut down: sends refused */
+    AC__F_LISTED = 1u << 12,  /* in map->pending */
     /* "unhandled X event" already logged: one bit per kind */
     AC__F_WARNED_SHIFT = 16
 };
@@ -37,12 +40,12 @@ typedef struct ac__backend_ops {
     int (*wait)(ac_map *map, int timeout_ms);
 } ac__backend_ops;
 
-typedef struct ac__linger {
-    struct ac__linger *next;
-    ac_dispatcher *d;
-    uint64_t deadline; /* ms, CLOCK_MONOTONIC */
-    size_t left;       /* bytes still allowed to be discarded */
-} ac__linger;
+/* A deadline in the map's heap (embedded by its owner). */
+typedef struct ac__timer {
+    uint64_t due;  /* ms, CLOCK_MONOTONIC */
+    size_t slot;   /* heap index + 1; 0 when not started */
+    void (*fn)(struct ac__timer *t);
+} ac__timer;
 
 typedef struct ac__fired {
     int fd;
@@ -55,7 +58,6 @@ struct ac_map {
     size_t count;
 
     const ac__backend_ops *ops;
-    ac_backend backend;
     void *bstate; /* backend state */
     ac__fired *fired;
     size_t fired_cap;
@@ -67,17 +69,21 @@ struct ac_map {
     ac_dispatcher *pulled;    /* channels whose predicates are asked */
     ac_dispatcher *iter_next; /* cursor that survives unlinking */
     ac_dispatcher *zombies;   /* closed channels waiting for destroy */
+    ac_deferred *work, *work_tail; /* end-of-frame queue, FIFO */
     int depth;                /* handler frames running */
     uint64_t epoch;           /* bumped by every refresh */
     size_t nwatched;          /* channels with non-zero interest */
-    bool starved;             /* a listener waits for a descriptor */
-    uint64_t starved_since;   /* ms, CLOCK_MONOTONIC */
     volatile sig_atomic_t stop;
 
-    ac__linger *lingering;
-    struct ac_chat *chat_flush; /* async_chats with sends due (asynchat.c) */
+    ac_dispatcher **pending;  /* channels with d->pending set (or once were) */
+    size_t npending, pending_cap;
 
-    char *scratch; /* shared read buffer (async_chat), see ac__scratch */
+    ac__timer **timers;       /* binary min-heap on due */
+    size_t ntimers, timers_cap;
+    ac__timer starve;         /* paused listeners retry when it fires */
+    bool starved;
+
+    char *scratch; /* shared read buffer, see ac__scratch_get */
     size_t scratch_cap;
     bool scratch_busy;
 
@@ -92,32 +98,41 @@ AC__HIDDEN extern const ac__backend_ops ac__poll_ops;
 AC__HIDDEN extern const ac__backend_ops ac__epoll_ops;
 AC__HIDDEN int ac__fired_reserve(ac_map *map, size_t n);
 
-/* map.c */
+/* map.c: membership, frames, logging */
 AC__HIDDEN int ac__map_add(ac_map *map, ac_dispatcher *d);
 AC__HIDDEN void ac__map_remove(ac_map *map, ac_dispatcher *d);
+/* A handler frame: what closes inside it is destroyed, and deferred work
+ * runs, when the outermost frame ends. */
 AC__HIDDEN void ac__enter(ac_map *map);
 AC__HIDDEN void ac__leave(ac_map *map);
 AC__HIDDEN void ac__zombie(ac_map *map, ac_dispatcher *d);
-AC__HIDDEN void ac__update_interest(ac_dispatcher *d);
-AC__HIDDEN int ac__dispatch_fired(ac_map *map, size_t n);
-AC__HIDDEN void ac__starve(ac_dispatcher *d);
-AC__HIDDEN int ac__starve_timeout(ac_map *map, int timeout_ms);
 AC__HIDDEN void ac__log(ac_map *map, ac_log_level level, const char *fmt, ...)
     AC_PRINTF(3, 4);
+
+/* interest.c: interest, hosts, pending readiness, dispatch */
+AC__HIDDEN int ac__join(ac_dispatcher *d);
+AC__HIDDEN void ac__forget(ac_dispatcher *d);
+AC__HIDDEN void ac__update_interest(ac_dispatcher *d);
+AC__HIDDEN void ac__pending_drop(ac_map *map, ac_dispatcher *d);
+AC__HIDDEN bool ac__pending_due(const ac_map *map);
+/* ac_map_refresh; *dispatched gets the pending channels it dispatched. */
+AC__HIDDEN int ac__refresh(ac_map *map, int *dispatched);
+AC__HIDDEN int ac__dispatch_fired(ac_map *map, size_t n);
+AC__HIDDEN void ac__pulled_link(ac_map *map, ac_dispatcher *d);
+AC__HIDDEN void ac__pulled_unlink(ac_map *map, ac_dispatcher *d);
+
+/* timer.c: the map's deadlines */
+AC__HIDDEN uint64_t ac__now_ms(void);
+AC__HIDDEN int ac__timer_start(ac_map *map, ac__timer *t, uint64_t ms,
+                               void (*fn)(ac__timer *t));
+AC__HIDDEN void ac__timer_stop(ac_map *map, ac__timer *t);
+AC__HIDDEN void ac__timers_run(ac_map *map);
+AC__HIDDEN void ac__starve(ac_dispatcher *d);
+AC__HIDDEN void ac__unstarve(ac_map *map);
 
 /* buffer.c */
 AC__HIDDEN int ac__buf_append(char **buf, size_t *off, size_t *len,
                               size_t *cap, const void *data, size_t n);
-
-/* asynchat.c */
-AC__HIDDEN void ac__chat_flush(ac_map *map);
-
-/* linger.c */
-AC__HIDDEN void ac__linger_event(ac_dispatcher *d, unsigned revents);
-AC__HIDDEN void ac__linger_forget(ac_dispatcher *d);
-AC__HIDDEN void ac__linger_expire(ac_map *map);
-AC__HIDDEN uint64_t ac__now_ms(void);
-
 /* A read buffer of at least `size` bytes shared by the map's channels, so
  * idle channels hold none; a nested user gets a private one. NULL if out
  * of memory. Give it back with ac__scratch_put. */
@@ -128,6 +143,12 @@ AC__HIDDEN void ac__scratch_put(ac_map *map, char *buf);
 AC__HIDDEN int ac__check_fresh(const ac_dispatcher *d);
 AC__HIDDEN int ac__set_nonblock(int fd);
 AC__HIDDEN int ac__adopt(ac_dispatcher *d, int fd, unsigned flags);
+/* Stop writing through the channel's I/O operations; sends are refused
+ * (-EPIPE) from then on. Negative errno if it cannot half-close. */
+AC__HIDDEN int ac__shutdown_write(ac_dispatcher *d);
+/* A system call's result as I/O operations return it: n, -EAGAIN for
+ * "not now" (EAGAIN, EWOULDBLOCK, EINTR), or -errno. */
+AC__HIDDEN ssize_t ac__io_result(ssize_t n);
 
 /* events.c */
 AC__HIDDEN void ac__readwrite(ac_dispatcher *d, unsigned revents);
@@ -136,9 +157,6 @@ AC__HIDDEN bool ac__writable(ac_dispatcher *d);
 AC__HIDDEN void ac__fail(ac_dispatcher *d, int err, const char *where);
 AC__HIDDEN bool ac__is_disconnect(int err);
 AC__HIDDEN bool ac__connect_event(ac_dispatcher *d);
-
-/* file_dispatcher.c */
-AC__HIDDEN ssize_t ac__file_write(int fd, const void *buf, size_t len);
 
 #define AC__FLAG(d, f) (((d)->flags & (f)) != 0)
 

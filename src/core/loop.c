@@ -25,7 +25,7 @@ static int wait_ready(ac_map *map, int timeout_ms)
 
 int ac_poll_once(ac_map *map, int timeout_ms)
 {
-    int n, due;
+    int n, due, pending;
 
     if (!map)
         map = ac_map_default();
@@ -35,16 +35,18 @@ int ac_poll_once(ac_map *map, int timeout_ms)
         return -EBUSY;
     if (map->count == 0)
         return 0; /* C-01: nothing to wait for, do not sleep */
-    n = ac_map_refresh(map);
+    n = ac__refresh(map, &pending);
     if (n < 0)
         return n;
+    if (map->count == 0)
+        return pending; /* the refresh closed the last channel: no wait */
     due = ac_map_timeout(map);
     if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
         timeout_ms = due;
     n = wait_ready(map, timeout_ms);
     if (n <= 0)
-        return n;
-    return ac__dispatch_fired(map, (size_t)n);
+        return n < 0 ? n : pending;
+    return pending + ac__dispatch_fired(map, (size_t)n);
 }
 
 int ac_loop(ac_map *map, const ac_loop_opts *opts)

@@ -1,5 +1,5 @@
 /* Python's dispatcher_with_send: buffered output with declared interest. */
-#include "internal.h"
+#include "../internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

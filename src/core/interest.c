@@ -1,0 +1,414 @@
+/* Interest (pulled or declared), the host hooks, pending readiness, and
+ * the dispatch of readiness to channels. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the pulled list ---- */
+
+void ac__pulled_link(ac_map *map, ac_dispatcher *d)
+{
+    d->prev = NULL;
+    d->next = map->pulled;
+    if (map->pulled)
+        map->pulled->prev = d;
+    map->pulled = d;
+}
+
+void ac__pulled_unlink(ac_map *map, ac_dispatcher *d)
+{
+    if (map->iter_next == d)
+        map->iter_next = d->next;
+    if (d->prev)
+        d->prev->next = d->next;
+    else if (map->pulled == d)
+        map->pulled = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    d->prev = d->next = NULL;
+}
+
+/* ---- pending readiness ---- */
+
+/* What the map delivers without waiting: what a layer holds above the
+ * descriptor, and, for a descriptor nobody can wait on, everything it
+ * reads or writes (select and poll call such files always ready). */
+static unsigned pending_events(const ac_dispatcher *d)
+{
+    unsigned ev = d->pending;
+
+    if (AC__FLAG(d, AC__F_NOWAIT))
+        ev |= d->watched & (AC_IN | AC_OUT);
+    return ev & d->watched;
+}
+
+static int pending_list(ac_map *map, ac_dispatcher *d)
+{
+    if (AC__FLAG(d, AC__F_LISTED))
+        return 0;
+    if (map->npending == map->pending_cap) {
+        size_t cap = map->pending_cap ? map->pending_cap * 2 : 8;
+        ac_dispatcher **p = realloc(map->pending, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        map->pending = p;
+        map->pending_cap = cap;
+    }
+    map->pending[map->npending++] = d;
+    d->flags |= AC__F_LISTED;
+    return 0;
+}
+
+/* The channel leaves the map: no entry may outlive it (its memory goes at
+ * destroy). Entries are cleared, not moved, so a dispatch walking the list
+ * is not disturbed; ac__refresh compacts. */
+void ac__pending_drop(ac_map *map, ac_dispatcher *d)
+{
+    size_t i;
+
+    d->pending = 0;
+    if (!AC__FLAG(d, AC__F_LISTED))
+        return;
+    d->flags &= ~AC__F_LISTED;
+    for (i = 0; i < map->npending; i++)
+        if (map->pending[i] == d)
+            map->pending[i] = NULL;
+}
+
+bool ac__pending_due(const ac_map *map)
+{
+    size_t i;
+
+    for (i = 0; i < map->npending; i++)
+        if (map->pending[i] && pending_events(map->pending[i]))
+            return true;
+    return false;
+}
+
+int ac_set_pending(ac_dispatcher *d, unsigned events)
+{
+    int r;
+
+    if (!d || !d->map)
+        return -EINVAL;
+    if (events & ~(unsigned)(AC_IN | AC_PRI | AC_OUT))
+        return -EINVAL;
+    if (AC__FLAG(d, AC__F_CLOSED) || !AC__FLAG(d, AC__F_IN_MAP))
+        return -EBADF;
+    if (events && (r = pending_list(d->map, d)) < 0)
+        return r;
+    d->pending = events;
+    return 0;
+}
+
+/* Dispatch every listed channel with pending events that was in the map
+ * before this refresh; drop the entries that have nothing pending. */
+static int dispatch_pending(ac_map *map)
+{
+    size_t i, keep;
+    int done = 0;
+
+    for (i = 0; i < map->npending; i++) {
+        ac_dispatcher *d = map->pending[i];
+        unsigned ev;
+
+        if (!d || d->epoch >= map->epoch)
+            continue;
+        ev = pending_events(d);
+        if (ev) {
+            ac__readwrite(d, ev);
+            done++;
+        }
+    }
+    for (i = keep = 0; i < map->npending; i++) {
+        ac_dispatcher *d = map->pending[i];
+        if (d && (d->pending || AC__FLAG(d, AC__F_NOWAIT)))
+            map->pending[keep++] = d;
+        else if (d)
+            d->flags &= ~AC__F_LISTED;
+    }
+    map->npending = keep;
+    return done;
+}
+
+/* ---- interest ---- */
+
+static void set_watched(ac_dispatcher *d, unsigned want)
+{
+    if (!d->watched && want)
+        d->map->nwatched++;
+    else if (d->watched && !want)
+        d->map->nwatched--;
+    d->watched = want;
+}
+
+/* A waiter (backend or host) refused the descriptor as one it cannot wait
+ * on: epoll and libuv say EPERM for regular files and the like. */
+static int cannot_wait(ac_dispatcher *d, unsigned want)
+{
+    int r = pending_list(d->map, d);
+
+    if (r < 0)
+        return r;
+    d->flags |= AC__F_NOWAIT;
+    set_watched(d, want);
+    return 0;
+}
+
+/* Push `want` to whoever waits for this map: the host through its hooks, or
+ * the map's own backend. Only real changes go out (C-71). */
+static int apply(ac_dispatcher *d, unsigned want)
+{
+    ac_map *map = d->map;
+    int r;
+
+    if (AC__FLAG(d, AC__F_NOWAIT)) {
+        set_watched(d, want);
+        return 0;
+    }
+    if (map->has_hooks) {
+        if (want == d->watched && AC__FLAG(d, AC__F_HOSTED))
+            return 0;
+        d->flags |= AC__F_HOSTED;
+        r = map->hooks.watch ? map->hooks.watch(map->hooks.data, d, d->fd, want)
+                             : 0;
+        if (r == -EPERM)
+            return cannot_wait(d, want);
+        set_watched(d, want);
+        return r < 0 ? r : 0;
+    }
+    if (want == d->watched)
+        return 0;
+    r = map->ops->modify(map, d, d->watched, want);
+    if (r == -EPERM)
+        return cannot_wait(d, want);
+    if (r < 0)
+        return r;
+    set_watched(d, want);
+    return 0;
+}
+
+void ac__forget(ac_dispatcher *d)
+{
+    ac_map *map = d->map;
+
+    if (AC__FLAG(d, AC__F_HOSTED)) {
+        d->flags &= ~AC__F_HOSTED;
+        if (map->hooks.unwatch)
+            map->hooks.unwatch(map->hooks.data, d, d->fd);
+    } else if (d->watched && !map->has_hooks && !AC__FLAG(d, AC__F_NOWAIT)) {
+        map->ops->modify(map, d, d->watched, 0);
+    }
+    set_watched(d, 0);
+}
+
+static unsigned shape(const ac_dispatcher *d, unsigned want)
+{
+    if (AC__FLAG(d, AC__F_STARVED))
+        return 0;
+    if (AC__FLAG(d, AC__F_ACCEPTING))
+        want &= ~AC_OUT;
+    return want;
+}
+
+static unsigned declared_interest(const ac_dispatcher *d)
+{
+    return shape(d, d->interest | (AC__FLAG(d, AC__F_CONNECTING) ? AC_OUT : 0));
+}
+
+/* Python's poll2(): readable() means POLLIN|POLLPRI, writable() POLLOUT. */
+static unsigned pulled_interest(ac_dispatcher *d)
+{
+    unsigned want = 0;
+
+    if (ac__readable(d))
+        want |= AC_READ;
+    if (AC__FLAG(d, AC__F_CLOSED))
+        return 0;
+    if (!AC__FLAG(d, AC__F_ACCEPTING) && ac__writable(d))
+        want |= AC_OUT;
+    return shape(d, want);
+}
+
+/* A host hears of every channel as it joins (a pulled one with interest 0
+ * until the next refresh asks its predicates), so it can keep the loop
+ * alive and key its state by channel; the backend only of real interest. */
+int ac__join(ac_dispatcher *d)
+{
+    if (AC__FLAG(d, AC__F_DECLARED))
+        return apply(d, declared_interest(d));
+    return d->map->has_hooks ? apply(d, 0) : 0;
+}
+
+void ac__update_interest(ac_dispatcher *d)
+{
+    int r;
+
+    if (!AC__FLAG(d, AC__F_IN_MAP) || !AC__FLAG(d, AC__F_DECLARED))
+        return;
+    r = apply(d, declared_interest(d));
+    if (r < 0) {
+        ac__enter(d->map);
+        ac__fail(d, -r, "watch");
+        ac__leave(d->map);
+    }
+}
+
+int ac_set_interest(ac_dispatcher *d, unsigned events)
+{
+    if (!d)
+        return -EINVAL;
+    if (events & ~(unsigned)(AC_IN | AC_PRI | AC_OUT))
+        return -EINVAL;
+    if (AC__FLAG(d, AC__F_CLOSED))
+        return -EBADF;
+    if (!AC__FLAG(d, AC__F_DECLARED) && AC__FLAG(d, AC__F_IN_MAP))
+        ac__pulled_unlink(d->map, d);
+    d->flags |= AC__F_DECLARED;
+    d->interest = events;
+    ac__update_interest(d);
+    return 0;
+}
+
+int ac_pull_interest(ac_dispatcher *d)
+{
+    if (!d)
+        return -EINVAL;
+    if (AC__FLAG(d, AC__F_CLOSED))
+        return -EBADF;
+    if (AC__FLAG(d, AC__F_DECLARED) && AC__FLAG(d, AC__F_IN_MAP))
+        ac__pulled_link(d->map, d);
+    d->flags &= ~AC__F_DECLARED;
+    return 0;
+}
+
+/* ---- host interface ---- */
+
+int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks)
+{
+    size_t fd;
+
+    if (!map)
+        return -EINVAL;
+    if (map->depth > 0 || (hooks && map->hosted))
+        return -EBUSY;
+    /* Hand every channel over: out of the old waiter, into the new one,
+     * which is asked afresh whether it can wait on each descriptor. */
+    for (fd = 0; fd < map->fds_cap; fd++) {
+        ac_dispatcher *d = map->fds[fd];
+        if (d) {
+            ac__forget(d);
+            d->flags &= ~AC__F_NOWAIT;
+        }
+    }
+    if (map->hosted && map->hooks.detached)
+        map->hooks.detached(map->hooks.data);
+    if (hooks) {
+        map->hooks = *hooks;
+        map->hosted = true;
+        map->has_hooks = hooks->watch != NULL;
+    } else {
+        memset(&map->hooks, 0, sizeof(map->hooks));
+        map->hosted = map->has_hooks = false;
+    }
+    for (fd = 0; fd < map->fds_cap; fd++) {
+        ac_dispatcher *d = map->fds[fd];
+        if (d && ac__join(d) < 0) {
+            ac__enter(map);
+            ac__fail(d, EBADF, "watch");
+            ac__leave(map);
+        }
+    }
+    return 0;
+}
+
+int ac__refresh(ac_map *map, int *dispatched)
+{
+    ac_dispatcher *d;
+
+    *dispatched = 0;
+    if (!map)
+        return -EINVAL;
+    if (map->depth > 0)
+        return -EBUSY;
+    map->epoch++;
+    ac__enter(map);
+    ac__timers_run(map);
+    for (d = map->pulled; d; d = map->iter_next) {
+        int r;
+        unsigned want;
+
+        map->iter_next = d->next;
+        want = pulled_interest(d);
+        if (AC__FLAG(d, AC__F_CLOSED))
+            continue;
+        r = apply(d, want);
+        if (r < 0)
+            ac__fail(d, -r, "watch");
+    }
+    map->iter_next = NULL;
+    if (map->npending)
+        *dispatched = dispatch_pending(map);
+    ac__leave(map);
+    return (int)map->nwatched;
+}
+
+int ac_map_refresh(ac_map *map)
+{
+    int dispatched;
+    return ac__refresh(map, &dispatched);
+}
+
+/* Readiness belongs to the channels that were in the map when the host last
+ * refreshed: one that joined since (maybe on a just-freed fd number) waits
+ * for the next refresh, so it never sees its predecessor's events (C-73). */
+static ac_dispatcher *due(ac_map *map, int fd)
+{
+    ac_dispatcher *d = ac_map_get(map, fd);
+    return d && d->epoch < map->epoch ? d : NULL;
+}
+
+int ac__dispatch_fired(ac_map *map, size_t n)
+{
+    size_t i;
+    int done = 0;
+
+    ac__enter(map);
+    for (i = 0; i < n; i++) {
+        ac_dispatcher *d = due(map, map->fired[i].fd);
+        if (d) {
+            ac__readwrite(d, map->fired[i].revents);
+            done++;
+        }
+    }
+    ac__leave(map);
+    return done;
+}
+
+int ac_map_dispatch(ac_map *map, int fd, unsigned revents)
+{
+    ac_dispatcher *d;
+
+    if (!map || fd < 0)
+        return -EINVAL;
+    d = due(map, fd);
+    if (!d)
+        return 0;
+    ac__enter(map);
+    ac__readwrite(d, revents);
+    ac__leave(map);
+    return 1;
+}
+
+void *ac_get_host_data(const ac_dispatcher *d)
+{
+    return d ? d->host_data : NULL;
+}
+
+void ac_set_host_data(ac_dispatcher *d, void *data)
+{
+    if (d)
+        d->host_data = data;
+}

@@ -1,0 +1,94 @@
+/* async_chat's producers (Python's simple_producer, and one over a file
+ * descriptor). */
+#include <asyncore/asynchat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    size_t off, len, chunk;
+    char data[];
+} simple_state;
+
+static ssize_t simple_more(void *data, const void **chunk)
+{
+    simple_state *s = data;
+    size_t n = s->len - s->off;
+
+    if (n > s->chunk)
+        n = s->chunk;
+    *chunk = s->data + s->off;
+    s->off += n;
+    return (ssize_t)n;
+}
+
+int ac_simple_producer(ac_producer *p, const void *data, size_t len,
+                       size_t chunk_size)
+{
+    simple_state *s;
+
+    if (!p || (!data && len))
+        return -EINVAL;
+    s = malloc(sizeof(*s) + len);
+    if (!s)
+        return -ENOMEM;
+    s->off = 0;
+    s->len = len;
+    s->chunk = chunk_size ? chunk_size : 512;
+    if (len)
+        memcpy(s->data, data, len);
+    p->more = simple_more;
+    p->free = free;
+    p->data = s;
+    return 0;
+}
+
+typedef struct {
+    int fd;
+    bool close_fd;
+    size_t chunk;
+    char buf[];
+} fd_state;
+
+static ssize_t fd_more(void *data, const void **chunk)
+{
+    fd_state *s = data;
+    ssize_t n;
+
+    do
+        n = read(s->fd, s->buf, s->chunk);
+    while (n < 0 && errno == EINTR);
+    *chunk = s->buf;
+    return n < 0 ? -errno : n;
+}
+
+static void fd_free(void *data)
+{
+    fd_state *s = data;
+
+    if (s->close_fd)
+        close(s->fd);
+    free(s);
+}
+
+int ac_fd_producer(ac_producer *p, int fd, size_t chunk_size, bool close_fd)
+{
+    fd_state *s;
+
+    if (!p || fd < 0)
+        return -EINVAL;
+    if (!chunk_size)
+        chunk_size = 65536;
+    s = malloc(sizeof(*s) + chunk_size);
+    if (!s)
+        return -ENOMEM;
+    s->fd = fd;
+    s->close_fd = close_fd;
+    s->chunk = chunk_size;
+    p->more = fd_more;
+    p->free = fd_free;
+    p->data = s;
+    return 0;
+}
