@@ -33,6 +33,11 @@ int t_step(ac_map *map, int timeout_ms);
 bool t_run_until(ac_map *map, const volatile bool *flag, int ms);
 /* Step until the map is empty or `ms` passed. */
 bool t_run_until_empty(ac_map *map, int ms);
+/* Run the map the way the host's own loop runs, until the map is empty:
+ * ac_loop (waits of `ms`), the test's host loop, uv_run(UV_RUN_DEFAULT),
+ * or g_main_context_iteration(TRUE) while channels remain; gives up after
+ * `ms`. Returns the milliseconds it took. */
+long long t_run_host(ac_map *map, int ms);
 
 /* True when a host loop drives the map (hooks), not ac_poll_once. */
 #define t_hosted() (((1u << t_current) & T_HOSTED) != 0)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,7 +81,102 @@ static void test_close_twice(void)
     t_map_done(map);
 }
 
+/* Seed 002's file_dispatcher example: a regular file read in 256-byte
+ * chunks until EOF. epoll and libuv refuse regular files (EPERM); the
+ * channel must still read the whole file, as select and poll report it
+ * always ready, and the host's own loop must end when the file is done. */
+static void read_chunk(tchan *t)
+{
+    ssize_t n = ac_recv(&t->d, t->in + t->in_len, 256);
+    int *sizes = t->user;
+
+    if (n > 0) {
+        sizes[t->n_read - 1] = (int)n;
+        t->in_len += (size_t)n;
+    }
+}
+
+static int temp_file(const char *data, size_t len)
+{
+    char path[] = "/tmp/ac_test_file_XXXXXX";
+    int fd = mkstemp(path);
+
+    CU_ASSERT_FATAL(fd >= 0);
+    unlink(path);
+    CU_ASSERT_EQUAL(write(fd, data, len), (ssize_t)len);
+    CU_ASSERT_EQUAL(lseek(fd, 0, SEEK_SET), 0);
+    return fd;
+}
+
+static void test_regular_file(void)
+{
+    static char data[600];
+    int sizes[8] = {0};
+    ac_map *map = t_map_new();
+    tchan *t = tchan_new(map);
+    long long ms;
+    size_t i;
+    int fd;
+
+    for (i = 0; i < sizeof(data); i++)
+        data[i] = (char)('a' + i % 26);
+    fd = temp_file(data, sizeof(data));
+    t->keep_memory = true;
+    t->want_write = false; /* the seed's writable() is False */
+    t->on_read = read_chunk;
+    t->user = sizes;
+    CU_ASSERT_EQUAL(ac_file_dispatcher(&t->d, fd), 0);
+    ms = t_run_host(map, 3000);
+    CU_ASSERT(ms < 1500); /* the loop ended with the file, not its waits */
+    CU_ASSERT_EQUAL(ac_map_count(map), 0);
+    CU_ASSERT_EQUAL(t->in_len, sizeof(data));
+    CU_ASSERT_EQUAL(memcmp(t->in, data, sizeof(data)), 0);
+    CU_ASSERT_EQUAL(sizes[0], 256);
+    CU_ASSERT_EQUAL(sizes[1], 256);
+    CU_ASSERT_EQUAL(sizes[2], 88);
+    CU_ASSERT_EQUAL(t->n_close, 1); /* EOF: handle_close */
+    CU_ASSERT_EQUAL(t->n_error, 0);
+    CU_ASSERT_FALSE(t_log_contains("watch"));
+    close(fd);
+    free(t);
+    t_map_done(map);
+}
+
+/* /dev/null (epoll: EPERM too) as a writable file channel with declared
+ * interest: always writable; the channel closes itself after 3 writes,
+ * and nothing spins afterwards. */
+static void write_three(tchan *t)
+{
+    CU_ASSERT_EQUAL(ac_send(&t->d, "abc", 3), 3);
+    if (t->n_write == 3)
+        ac_close(&t->d);
+}
+
+static void test_dev_null(void)
+{
+    ac_map *map = t_map_new();
+    tchan *t = tchan_new(map);
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    long long ms;
+
+    CU_ASSERT_FATAL(fd >= 0);
+    t->keep_memory = true;
+    t->on_write = write_three;
+    CU_ASSERT_EQUAL(ac_file_dispatcher(&t->d, fd), 0);
+    CU_ASSERT_EQUAL(ac_set_interest(&t->d, AC_WRITE), 0);
+    ms = t_run_host(map, 3000);
+    CU_ASSERT(ms < 1500);
+    CU_ASSERT_EQUAL(t->n_write, 3);
+    CU_ASSERT_EQUAL(t->n_error, 0);
+    CU_ASSERT_EQUAL(ac_map_timeout(map), -1);
+    close(fd);
+    free(t);
+    t_map_done(map);
+}
+
 static CU_TestInfo tests[] = {
+    {"regular_file", test_regular_file},
+    {"dev_null", test_dev_null},
     {"read_pipe", test_read_pipe},
     {"write_pipe", test_write_pipe},
     {"close_twice", test_close_twice},

@@ -2,6 +2,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -27,6 +28,45 @@ static void test_empty_map(void)
         CU_ASSERT_EQUAL(ac_loop(map, &o), 0);
     }
     CU_ASSERT(ms_now() - t0 < 2000);
+    t_map_done(map);
+}
+
+/* An iteration whose refresh leaves the map empty returns at once, on
+ * every backend and host (the last channel closes from its predicate). */
+static bool close_in_predicate(ac_dispatcher *d)
+{
+    ac_close(d);
+    return false;
+}
+
+static const ac_dispatcher_class closing_class = {
+    .name = "closing",
+    .readable = close_in_predicate,
+};
+
+static void test_emptied_by_refresh(void)
+{
+    ac_map *map = t_map_new();
+    ac_dispatcher *d = calloc(1, sizeof(*d));
+    int sv[2];
+    long long ms;
+
+    t_socketpair(sv);
+    CU_ASSERT_EQUAL(ac_dispatcher_init(d, &closing_class, map), 0);
+    CU_ASSERT_EQUAL(ac_set_socket(d, sv[0]), 0);
+    ms = t_run_host(map, 3000);
+    CU_ASSERT(ms < 1500);
+    CU_ASSERT_EQUAL(ac_map_count(map), 0);
+    if (!t_hosted()) {
+        CU_ASSERT_EQUAL(ac_dispatcher_init(d, &closing_class, map), 0);
+        CU_ASSERT_EQUAL(ac_set_socket(d, sv[1]), 0);
+        ms = ms_now();
+        CU_ASSERT_EQUAL(ac_poll_once(map, 3000), 0);
+        CU_ASSERT(ms_now() - ms < 1500);
+    } else {
+        close(sv[1]);
+    }
+    free(d);
     t_map_done(map);
 }
 
@@ -322,6 +362,7 @@ static CU_TestInfo native[] = {
 
 static CU_TestInfo tests[] = {
     {"empty_map", test_empty_map},
+    {"emptied_by_refresh", test_emptied_by_refresh},
     {"maps_are_separate", test_maps_are_separate},
     {"close_all", test_close_all},
     {"not_interested", test_not_interested},

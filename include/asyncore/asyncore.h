@@ -285,9 +285,18 @@ AC_EXTERN int ac_map_refresh(ac_map *map);
 AC_EXTERN int ac_map_dispatch(ac_map *map, int fd, unsigned revents);
 
 /* The epoll descriptor of a map on the epoll backend: a host may watch this
- * one fd for the whole map and call ac_poll_once(map, 0) when it is
- * readable. -EOPNOTSUPP for other backends. */
+ * one fd for the whole map (installing hooks with watch and unwatch NULL),
+ * call ac_map_refresh() before it sleeps, and ac_map_dispatch_ready() when
+ * the fd is readable or ac_map_timeout() ran out. (ac_poll_once(map, 0)
+ * works too, but refreshes a second time.) -EOPNOTSUPP for other
+ * backends. */
 AC_EXTERN int ac_map_backend_fd(const ac_map *map);
+
+/* For a host waiting on ac_map_backend_fd(): collect what the map's
+ * backend has ready, without waiting and without refreshing, and dispatch
+ * it. Returns the number of events dispatched, or a negative errno:
+ * -EBUSY from a handler or when per-fd hooks are installed. */
+AC_EXTERN int ac_map_dispatch_ready(ac_map *map);
 
 /* Milliseconds until the map needs ac_map_refresh() even if no descriptor
  * becomes ready (a lingering close expiring, a paused listener retrying),

@@ -25,8 +25,7 @@ int ac_dispatcher_init(ac_dispatcher *d, const ac_dispatcher_class *klass,
     return 0;
 }
 
-/* Common guard of the operations below: a usable, open channel. */
-static int check_open(const ac_dispatcher *d)
+int ac__check_open(const ac_dispatcher *d)
 {
     if (!d || !d->map)
         return -EINVAL;
@@ -122,7 +121,7 @@ int ac_set_socket(ac_dispatcher *d, int fd)
 
 int ac_set_reuse_addr(ac_dispatcher *d)
 {
-    int one = 1, r = check_open(d);
+    int one = 1, r = ac__check_open(d);
 
     if (r < 0)
         return r;
@@ -144,7 +143,7 @@ static int save_addr(ac_dispatcher *d, const struct sockaddr *addr,
 
 int ac_bind(ac_dispatcher *d, const struct sockaddr *addr, socklen_t addrlen)
 {
-    int r = check_open(d);
+    int r = ac__check_open(d);
 
     if (r < 0)
         return r;
@@ -164,7 +163,7 @@ int ac_bind(ac_dispatcher *d, const struct sockaddr *addr, socklen_t addrlen)
 
 int ac_listen(ac_dispatcher *d, int backlog)
 {
-    int r = check_open(d);
+    int r = ac__check_open(d);
 
     if (r < 0)
         return r;
@@ -177,7 +176,7 @@ int ac_listen(ac_dispatcher *d, int backlog)
 
 int ac_connect(ac_dispatcher *d, const struct sockaddr *addr, socklen_t addrlen)
 {
-    int r = check_open(d);
+    int r = ac__check_open(d);
     ac_map *map;
 
     if (r < 0)
@@ -216,7 +215,7 @@ int ac_accept(ac_dispatcher *d, struct sockaddr_storage *addr,
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    int fd, r = check_open(d);
+    int fd, r = ac__check_open(d);
 
     if (r < 0)
         return r;
@@ -235,136 +234,6 @@ int ac_accept(ac_dispatcher *d, struct sockaddr_storage *addr,
     return fd;
 }
 
-/* ---- I/O operations ---- */
-
-ssize_t ac__io_result(ssize_t n)
-{
-    if (n >= 0)
-        return n;
-    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN
-                                                                     : -errno;
-}
-
-static ssize_t socket_send(ac_dispatcher *d, const void *buf, size_t len)
-{
-    return ac__io_result(send(d->fd, buf, len, MSG_NOSIGNAL));
-}
-
-static ssize_t socket_recv(ac_dispatcher *d, void *buf, size_t len)
-{
-    return ac__io_result(recv(d->fd, buf, len, 0));
-}
-
-static int socket_shutdown(ac_dispatcher *d)
-{
-    return shutdown(d->fd, SHUT_WR) < 0 ? -errno : 0;
-}
-
-const ac_io_ops ac_socket_io = {
-    .name = "socket",
-    .send = socket_send,
-    .recv = socket_recv,
-    .shutdown = socket_shutdown,
-    .close = NULL,
-};
-
-static const ac_io_ops *io_of(const ac_dispatcher *d)
-{
-    return d->io ? d->io : &ac_socket_io;
-}
-
-int ac_set_io(ac_dispatcher *d, const ac_io_ops *io, void *data)
-{
-    if (!d || (io && (!io->send || !io->recv)))
-        return -EINVAL;
-    if (AC__FLAG(d, AC__F_CLOSED))
-        return -EBADF;
-    d->io = io ? io : &ac_socket_io;
-    d->io_data = data;
-    return 0;
-}
-
-const ac_io_ops *ac_get_io(const ac_dispatcher *d)
-{
-    return d ? io_of(d) : NULL;
-}
-
-void *ac_get_io_data(const ac_dispatcher *d)
-{
-    return d ? d->io_data : NULL;
-}
-
-int ac__shutdown_write(ac_dispatcher *d)
-{
-    const ac_io_ops *io = io_of(d);
-    int r;
-
-    if (!io->shutdown)
-        return -EOPNOTSUPP;
-    r = io->shutdown(d);
-    if (r == 0)
-        d->flags |= AC__F_WRSHUT;
-    return r;
-}
-
-/* A failed send/recv: a disconnect closes (Python's handle_close), anything
- * else is an error; both run as a handler frame because they call user
- * code that may destroy the channel. */
-static ssize_t io_failed(ac_dispatcher *d, int err, const char *where)
-{
-    ac_map *map = d->map;
-
-    ac__enter(map);
-    ac__fail(d, err, where);
-    ac__leave(map);
-    return -err;
-}
-
-ssize_t ac_send(ac_dispatcher *d, const void *buf, size_t len)
-{
-    ssize_t n;
-    int r = check_open(d);
-
-    if (r < 0)
-        return r;
-    if (!buf && len)
-        return -EINVAL;
-    if (AC__FLAG(d, AC__F_WRSHUT))
-        return -EPIPE; /* writing was shut down (ac_close_lingering) */
-    n = io_of(d)->send(d, buf, len);
-    if (n >= 0)
-        return n;
-    if (n == -EAGAIN)
-        return 0;
-    return io_failed(d, (int)-n, "send");
-}
-
-ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len)
-{
-    ssize_t n;
-    ac_map *map;
-    int r = check_open(d);
-
-    if (r < 0)
-        return r;
-    if (!buf || len == 0)
-        return -EINVAL;
-    n = io_of(d)->recv(d, buf, len);
-    if (n > 0)
-        return n;
-    if (n == 0) {
-        /* The peer closed: Python's recv() calls handle_close(). */
-        map = d->map;
-        ac__enter(map);
-        ac_handle_close(d);
-        ac__leave(map);
-        return 0;
-    }
-    if (n == -EAGAIN)
-        return -EAGAIN;
-    return io_failed(d, (int)-n, "recv");
-}
-
 int ac_close(ac_dispatcher *d)
 {
     ac_map *map;
@@ -379,8 +248,8 @@ int ac_close(ac_dispatcher *d)
     /* The host and the backend forget the fd before it is closed, so a new
      * descriptor with the same number starts clean. */
     ac__map_remove(map, d);
-    if (io_of(d)->close)
-        io_of(d)->close(d);
+    if (d->io && d->io->close)
+        d->io->close(d);
     if (d->release)
         d->release(d);
     if (d->fd >= 0 && close(d->fd) < 0 && errno != EINTR)
@@ -449,7 +318,7 @@ int ac_get_addr(const ac_dispatcher *d, struct sockaddr_storage *addr,
 static int sockname(const ac_dispatcher *d, struct sockaddr_storage *addr,
                     socklen_t *addrlen, bool peer)
 {
-    int r = check_open(d);
+    int r = ac__check_open(d);
 
     if (r < 0)
         return r;

@@ -141,10 +141,14 @@ AC__HIDDEN void ac__scratch_put(ac_map *map, char *buf);
 
 /* dispatcher.c */
 AC__HIDDEN int ac__check_fresh(const ac_dispatcher *d);
+/* A usable, open channel: 0, -EINVAL or -EBADF. */
+AC__HIDDEN int ac__check_open(const ac_dispatcher *d);
 AC__HIDDEN int ac__set_nonblock(int fd);
 AC__HIDDEN int ac__adopt(ac_dispatcher *d, int fd, unsigned flags);
 /* Stop writing through the channel's I/O operations; sends are refused
  * (-EPIPE) from then on. Negative errno if it cannot half-close. */
+
+/* io.c */
 AC__HIDDEN int ac__shutdown_write(ac_dispatcher *d);
 /* A system call's result as I/O operations return it: n, -EAGAIN for
  * "not now" (EAGAIN, EWOULDBLOCK, EINTR), or -errno. */

@@ -49,6 +49,20 @@ int ac_poll_once(ac_map *map, int timeout_ms)
     return pending + ac__dispatch_fired(map, (size_t)n);
 }
 
+int ac_map_dispatch_ready(ac_map *map)
+{
+    int n;
+
+    if (!map)
+        return -EINVAL;
+    if (map->depth > 0 || map->has_hooks)
+        return -EBUSY;
+    n = wait_ready(map, 0);
+    if (n <= 0)
+        return n;
+    return ac__dispatch_fired(map, (size_t)n);
+}
+
 int ac_loop(ac_map *map, const ac_loop_opts *opts)
 {
     ac_loop_opts o = {.timeout_ms = 30000, .count = 0,

@@ -89,13 +89,18 @@ static gboolean src_prepare(GSource *source, gint *timeout)
 {
     ac_source *s = (ac_source *)source;
 
+    size_t before;
+
     *timeout = -1;
     if (!usable(s))
         return FALSE;
     s->iterations++;
-    ac_map_refresh(s->map);
+    before = ac_map_count(s->map);
+    ac_map_refresh(s->map); /* may dispatch pending channels */
     *timeout = ac_map_timeout(s->map);
-    return FALSE;
+    /* A refresh that closed the last channel ends this iteration: there
+     * is nothing of ours left to wait for. */
+    return before > 0 && ac_map_count(s->map) == 0;
 }
 
 static gboolean src_check(GSource *source)
@@ -130,7 +135,7 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
     if (!usable(s))
         return G_SOURCE_CONTINUE;
     if (s->mode == AC_GLIB_BACKEND_FD) {
-        int n = ac_poll_once(s->map, 0);
+        int n = ac_map_dispatch_ready(s->map); /* prepare refreshed */
         if (n > 0)
             s->dispatches += (unsigned long)n;
         return G_SOURCE_CONTINUE;

@@ -87,6 +87,10 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
     int r;
 
     if (!w) {
+        /* The map has a channel: keep the loop running, even if libuv
+         * cannot poll this descriptor (EPERM for a regular file: the map
+         * then delivers it as pending readiness, through our prepare). */
+        uv_ref((uv_handle_t *)&a->prepare);
         w = calloc(1, sizeof(*w));
         if (!w)
             return -ENOMEM;
@@ -100,7 +104,6 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
         w->d = d;
         w->fd = fd;
         ac_set_host_data(d, w);
-        uv_ref((uv_handle_t *)&a->prepare); /* the map has a channel */
     }
     /* libuv 1.44 aborts if epoll_ctl fails in its poll phase; a descriptor
      * closed behind the library's back must fail here instead. */
