@@ -20,6 +20,44 @@ static GSource *attach(ac_map *map, GMainContext *ctx, ac_glib_mode mode)
     return s;
 }
 
+/* The common set-up: a fresh context, an epoll map, and the map's source
+ * attached in `mode`. Tests whose teardown order is the point tear down by
+ * hand; the others use done(), source first. */
+typedef struct {
+    GMainContext *ctx;
+    ac_map *map;
+    GSource *s;
+} fixture;
+
+static fixture setup(ac_glib_mode mode)
+{
+    fixture f;
+
+    f.ctx = g_main_context_new();
+    f.map = ac_map_new(AC_BACKEND_EPOLL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f.map);
+    f.s = attach(f.map, f.ctx, mode);
+    return f;
+}
+
+static void done(fixture *f)
+{
+    g_source_destroy(f->s);
+    g_source_unref(f->s);
+    CU_ASSERT_EQUAL(ac_map_free(f->map), 0);
+    g_main_context_unref(f->ctx);
+}
+
+/* A channel on one end of a socketpair; the other end in sv[1]. */
+static tchan *paired(ac_map *map, int sv[2])
+{
+    tchan *t = tchan_new(map);
+
+    t_socketpair(sv);
+    CU_ASSERT_EQUAL_FATAL(ac_set_socket(&t->d, sv[0]), 0);
+    return t;
+}
+
 static gboolean remove_me(gpointer data)
 {
     (void)data;
@@ -60,9 +98,10 @@ static void test_alongside_timeouts(void)
     size_t m;
 
     for (m = 0; m < 2; m++) {
-        GMainContext *ctx = g_main_context_new();
-        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
-        GSource *s = attach(map, ctx, modes[m]), *t;
+        fixture f = setup(modes[m]);
+        GMainContext *ctx = f.ctx;
+        ac_map *map = f.map;
+        GSource *s = f.s, *t;
         tchan *c = tchan_new(map);
         int sv[2];
         gint64 end;
@@ -84,10 +123,7 @@ static void test_alongside_timeouts(void)
         CU_ASSERT_EQUAL(ac_glib_source_mode(s), modes[m]);
         ac_close(&c->d);
         close(sv[1]);
-        g_source_destroy(s);
-        g_source_unref(s);
-        CU_ASSERT_EQUAL(ac_map_free(map), 0);
-        g_main_context_unref(ctx);
+        done(&f);
     }
 }
 
@@ -98,9 +134,9 @@ static void test_thousand_channels(void)
     size_t m;
 
     for (m = 0; m < 2; m++) {
-        GMainContext *ctx = g_main_context_new();
-        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
-        GSource *s = attach(map, ctx, modes[m]);
+        fixture f = setup(modes[m]);
+        GMainContext *ctx = f.ctx;
+        ac_map *map = f.map;
         int i, before = t_destroyed;
         gint64 end;
 
@@ -117,10 +153,7 @@ static void test_thousand_channels(void)
             g_main_context_iteration(ctx, TRUE);
         CU_ASSERT_EQUAL(ac_map_count(map), 0);
         CU_ASSERT_EQUAL(t_destroyed, before + 1000);
-        g_source_destroy(s);
-        g_source_unref(s);
-        ac_map_free(map);
-        g_main_context_unref(ctx);
+        done(&f);
     }
 }
 
@@ -131,14 +164,13 @@ static void test_destroy_source_with_open_channels(void)
     size_t m;
 
     for (m = 0; m < 2; m++) {
-        GMainContext *ctx = g_main_context_new();
-        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
-        GSource *s = attach(map, ctx, modes[m]);
-        tchan *t = tchan_new(map);
+        fixture f = setup(modes[m]);
+        GMainContext *ctx = f.ctx;
+        ac_map *map = f.map;
+        GSource *s = f.s;
         int sv[2];
+        tchan *t = paired(map, sv);
 
-        t_socketpair(sv);
-        CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
         g_main_context_iteration(ctx, FALSE);
         g_source_destroy(s);
         g_source_unref(s); /* finalized: hooks removed */
@@ -165,14 +197,13 @@ static void test_free_map_while_attached(void)
     size_t m;
 
     for (m = 0; m < 2; m++) {
-        GMainContext *ctx = g_main_context_new();
-        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
-        GSource *s = attach(map, ctx, modes[m]);
-        tchan *t = tchan_new(map);
+        fixture f = setup(modes[m]);
+        GMainContext *ctx = f.ctx;
+        ac_map *map = f.map;
+        GSource *s = f.s;
         int sv[2];
+        tchan *t = paired(map, sv);
 
-        t_socketpair(sv);
-        CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
         g_main_context_iteration(ctx, FALSE);
         CU_ASSERT_EQUAL(ac_map_free(map), 0);
         CU_ASSERT_PTR_NULL(ac_glib_source_map(s));
@@ -192,9 +223,10 @@ static void test_idle_no_wakeups(void)
     size_t m;
 
     for (m = 0; m < 2; m++) {
-        GMainContext *ctx = g_main_context_new();
-        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
-        GSource *s = attach(map, ctx, modes[m]);
+        fixture f = setup(modes[m]);
+        GMainContext *ctx = f.ctx;
+        ac_map *map = f.map;
+        GSource *s = f.s;
         tchan *c = tchan_new(map), *p = tchan_new(map);
         int sv[2], sp[2];
 
@@ -211,10 +243,7 @@ static void test_idle_no_wakeups(void)
         ac_close(&p->d);
         close(sv[1]);
         close(sp[1]);
-        g_source_destroy(s);
-        g_source_unref(s);
-        ac_map_free(map);
-        g_main_context_unref(ctx);
+        done(&f);
     }
 }
 
