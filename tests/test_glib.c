@@ -202,8 +202,8 @@ static void test_free_map_while_attached(void)
         ac_map *map = f.map;
         GSource *s = f.s;
         int sv[2];
-        tchan *t = paired(map, sv);
 
+        paired(map, sv);
         g_main_context_iteration(ctx, FALSE);
         CU_ASSERT_EQUAL(ac_map_free(map), 0);
         CU_ASSERT_PTR_NULL(ac_glib_source_map(s));
