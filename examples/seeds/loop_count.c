@@ -1,0 +1,113 @@
+/* Seed 002 (PyMOTW), "Working with Other Event Loops": asyncore_loop.py.
+ * asyncore.loop(count=1) lets another loop drive the map one step at a
+ * time.
+ *
+ *   loop_count URL... [--backend B] [--loop native|glib|uv]
+ *
+ *   clients = [HttpClient(url) for url in URLS]
+ *   loop_counter = 0
+ *   while asyncore.socket_map:
+ *       loop_counter += 1
+ *       logging.debug('loop_counter=%s', loop_counter)
+ *       asyncore.loop(timeout=1, count=1)
+ *
+ * "Instead of our own while loop, we could call asyncore.loop() like this
+ * from a GUI toolkit idle handler": --loop glib does exactly that from a
+ * GLib idle source, --loop uv from a uv_idle_t. (This is the polling way;
+ * seed.c's GSource and uv adapters are the ones that sleep.) */
+#include "http_pymotw.h"
+#include "seed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifdef HAVE_ASYNCORE_GLIB
+#include <glib.h>
+#endif
+#ifdef HAVE_ASYNCORE_UV
+#include <uv.h>
+#endif
+
+#define USAGE "usage: loop_count URL... [--backend B] [--loop native|glib|uv]"
+
+static int loop_counter;
+
+/* One pass of the seed's while loop; false once the map is empty. */
+static bool step(void)
+{
+    ac_loop_opts once = {.timeout_ms = 1000, .count = 1};
+
+    if (ac_map_count(ac_map_default()) == 0)
+        return false;
+    loop_counter++;
+    seed_log("root", "loop_counter=%d", loop_counter);
+    ac_loop(NULL, &once);
+    return true;
+}
+
+#ifdef HAVE_ASYNCORE_GLIB
+static gboolean idle_step(gpointer data)
+{
+    if (step())
+        return G_SOURCE_CONTINUE;
+    g_main_loop_quit(data);
+    return G_SOURCE_REMOVE;
+}
+#endif
+
+#ifdef HAVE_ASYNCORE_UV
+static void uv_step(uv_idle_t *idle)
+{
+    if (!step())
+        uv_idle_stop(idle);
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    seed_loop loop = seed_init(&argc, argv, USAGE);
+    http_client *clients;
+    int i, failed = 0;
+
+    if (argc < 2) {
+        fprintf(stderr, "%s\n", USAGE);
+        return 2;
+    }
+    clients = calloc((size_t)argc - 1, sizeof(*clients));
+    if (!clients)
+        return 1;
+    for (i = 1; i < argc; i++)
+        if (http_client_init(&clients[i - 1], argv[i]) < 0)
+            failed = 1;
+#ifdef HAVE_ASYNCORE_GLIB
+    if (loop == SEED_GLIB) {
+        GMainLoop *ml = g_main_loop_new(NULL, FALSE);
+        g_idle_add(idle_step, ml);
+        g_main_loop_run(ml);
+        g_main_loop_unref(ml);
+    }
+#endif
+#ifdef HAVE_ASYNCORE_UV
+    if (loop == SEED_UV) {
+        uv_loop_t uv;
+        uv_idle_t idle;
+        uv_loop_init(&uv);
+        uv_idle_init(&uv, &idle);
+        uv_idle_start(&idle, uv_step);
+        uv_run(&uv, UV_RUN_DEFAULT);
+        uv_close((uv_handle_t *)&idle, NULL);
+        uv_run(&uv, UV_RUN_DEFAULT);
+        uv_loop_close(&uv);
+    }
+#endif
+    if (loop == SEED_NATIVE)
+        while (step())
+            ;
+    for (i = 1; i < argc; i++) {
+        printf("%s got %zu bytes\n", clients[i - 1].url,
+               clients[i - 1].body_len);
+        http_client_done(&clients[i - 1]);
+    }
+    free(clients);
+    return failed;
+}
