@@ -135,6 +135,7 @@ static void test_timeout_follows_pending(void)
     tchan *t = tchan_new(map);
     int sv[2];
 
+    t->keep_memory = true; /* used after close below */
     t_socketpair(sv);
     CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
     CU_ASSERT_EQUAL(ac_set_interest(&t->d, AC_READ), 0);
@@ -157,6 +158,7 @@ static void test_timeout_follows_pending(void)
     CU_ASSERT_EQUAL(ac_set_pending(&t->d, AC_IN), -EBADF);
     CU_ASSERT_EQUAL(ac_map_timeout(map), -1);
     close(sv[1]);
+    free(t);
     t_map_done(map);
 }
 
