@@ -170,11 +170,11 @@ static int host_step(ac_map *map, int timeout_ms)
     struct pollfd pfd[HOST_MAX];
     int n = 0, i, r, done = 0;
 
-    if (ac_map_count(map) == 0)
+    if (!ac_map_alive(map))
         return 0;
     r = ac_map_refresh(map);
     CU_ASSERT_FATAL(r >= 0);
-    if (ac_map_count(map) == 0)
+    if (!ac_map_alive(map))
         return 0; /* the refresh closed the last channel: do not wait */
     /* the hook contract: the sleep is capped by the map's own deadline
      * (0 while a channel has pending readiness) */
@@ -371,11 +371,11 @@ int t_step(ac_map *map, int timeout_ms)
         return host_step(map, timeout_ms);
 #ifdef AC_TEST_UV
     if (t_current == T_UV)
-        return ac_map_count(map) ? uv_step(timeout_ms) : 0;
+        return ac_map_alive(map) ? uv_step(timeout_ms) : 0;
 #endif
 #ifdef AC_TEST_GLIB
     if (t_current == T_GLIB || t_current == T_GLIBFD)
-        return ac_map_count(map) ? glib_step(timeout_ms) : 0;
+        return ac_map_alive(map) ? glib_step(timeout_ms) : 0;
 #endif
     return ac_poll_once(map, timeout_ms);
 }
@@ -422,7 +422,7 @@ long long t_run_host(ac_map *map, int ms)
     (void)gave_up;
     switch (t_current) {
     case T_HOST:
-        while (ac_map_count(map) > 0 && now_ms() < start + ms)
+        while (ac_map_alive(map) && now_ms() < start + ms)
             if (host_step(map, ms) < 0)
                 break;
         break;
@@ -446,7 +446,7 @@ long long t_run_host(ac_map *map, int ms)
         GSource *t = g_timeout_source_new((guint)ms);
         g_source_set_callback(t, glib_give_up, &gave_up, NULL);
         g_source_attach(t, g_ctx);
-        while (ac_map_count(map) > 0 && !gave_up)
+        while (ac_map_alive(map) && !gave_up)
             g_main_context_iteration(g_ctx, TRUE);
         g_source_destroy(t);
         g_source_unref(t);

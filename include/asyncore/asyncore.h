@@ -173,10 +173,11 @@ AC_EXTERN ac_map *ac_map_new(ac_backend backend);
  * NULL, except ac_map_free(). */
 AC_EXTERN ac_map *ac_map_default(void);
 
-/* Close every channel (as ac_close_all(map, true)), detach the host hooks
- * and free the map. -EBUSY from inside a handler of this map, -EINVAL for
- * NULL. Freeing the default map is allowed; ac_map_default() then makes a
- * new one. */
+/* Run the calls still queued (ac_map_call), close every channel (as
+ * ac_close_all(map, true)), stop every timer, detach the host hooks and
+ * free the map (its struct goes with the last ac_map_ref() reference).
+ * -EBUSY from inside a handler of this map, -EINVAL for NULL. Freeing the
+ * default map is allowed; ac_map_default() then makes a new one. */
 AC_EXTERN int ac_map_free(ac_map *map);
 
 /* Number of channels in the map. */
@@ -211,11 +212,12 @@ AC_EXTERN void ac_log_info(ac_dispatcher *d, ac_log_level level,
 /* Loop                                                               */
 /* ------------------------------------------------------------------ */
 
-/* One iteration (Python's loop(count=1)): ask pulled channels their
- * predicates, wait up to `timeout_ms` (-1: no limit, 0: do not block) and
- * dispatch. Returns the number of events dispatched, 0 at once for an empty
- * map, or a negative errno: -EBUSY if called from a handler of this map,
- * -EINTR if interrupted after ac_loop_stop(). EINTR is otherwise retried. */
+/* One iteration (Python's loop(count=1)): run due timers, ask pulled
+ * channels their predicates, wait up to `timeout_ms` (-1: no limit, 0: do
+ * not block; shortened to the next timer) and dispatch. Returns the number
+ * of events dispatched, 0 at once for an empty map (!ac_map_alive()), or a
+ * negative errno: -EBUSY if called from a handler of this map, -EINTR if
+ * interrupted after ac_loop_stop(). EINTR is otherwise retried. */
 AC_EXTERN int ac_poll_once(ac_map *map, int timeout_ms);
 
 typedef struct ac_loop_opts {
@@ -224,9 +226,10 @@ typedef struct ac_loop_opts {
     ac_backend backend; /* AC_BACKEND_DEFAULT keeps the map's backend */
 } ac_loop_opts;
 
-/* Python's loop(): iterate until the map is empty, `count` iterations ran,
- * or ac_loop_stop() was called. `opts` may be NULL (30 s, unlimited).
- * Returns 0 or the negative errno of a failed iteration. */
+/* Python's loop(): iterate until the map is empty (no channel, no active
+ * referenced timer, no queued call: ac_map_alive()), `count` iterations
+ * ran, or ac_loop_stop() was called. `opts` may be NULL (30 s,
+ * unlimited). Returns 0 or the negative errno of a failed iteration. */
 AC_EXTERN int ac_loop(ac_map *map, const ac_loop_opts *opts);
 
 /* Make ac_loop() return after the current iteration; an interrupted wait
@@ -248,8 +251,12 @@ AC_EXTERN void ac_loop_stop(ac_map *map);
  * unwatch(data, d, fd): called once for every channel that was given to
  *   watch, before its fd is closed or it leaves the map (and for every
  *   channel when the hooks are removed). The fd is still open.
- * The host then calls ac_map_refresh() before each time it sleeps and
- * ac_map_dispatch() for each ready fd.
+ * The host then calls ac_map_refresh() before each time it sleeps (and
+ * sleeps at most ac_map_timeout()) and ac_map_dispatch() for each ready
+ * fd. The map has one channel of its own, the wake-up of ac_map_call()
+ * (an eventfd read with AC_IN): hosts watch it like the others; it does
+ * not count in ac_map_count(), ac_map_get() does not return it, and it
+ * does not keep a loop alive (ac_map_alive() does).
  */
 typedef struct ac_hooks {
     int (*watch)(void *data, ac_dispatcher *d, int fd, unsigned events);
@@ -502,6 +509,95 @@ AC_EXTERN size_t ac_with_send_pending(const ac_dispatcher_with_send *w);
 
 /* Python's initiate_send(): send what the socket accepts now. */
 AC_EXTERN int ac_with_send_flush(ac_dispatcher_with_send *w);
+
+/* ------------------------------------------------------------------ */
+/* Timers                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A timer of a map: embedded in your own struct like a channel, one-shot
+ * or repeating, on the monotonic clock with millisecond resolution. It
+ * never fires early; a repeating timer keeps its period (due times are
+ * multiples of the period from the start, so lateness does not
+ * accumulate; periods missed while the loop was blocked are skipped, not
+ * fired in a burst). Start and stop are O(log n). A callback may start,
+ * stop or free any timer, its own included; a timer stopped before its
+ * turn in the same iteration does not fire.
+ *
+ * Timers fire from ac_poll_once()/ac_loop() and, in a host loop, from
+ * ac_map_refresh(): every host caps its sleep with ac_map_timeout(), so an
+ * idle map with one 1 s repeating timer wakes its host once a second.
+ *
+ * Keeping the loop alive (libuv's rule): an active timer keeps ac_loop()
+ * running, and a host adapter's loop alive, like a channel does, unless it
+ * was unreferenced with ac_timer_set_ref(t, false). ac_poll_once() on a
+ * map with no channels but an active referenced timer waits for it.
+ */
+typedef struct ac_timer ac_timer;
+typedef void (*ac_timer_cb)(ac_timer *t);
+
+struct ac_timer {            /* the fields are private */
+    uint64_t due;            /* ns, CLOCK_MONOTONIC */
+    size_t slot;             /* heap position + 1; 0 when stopped */
+    void (*fire)(ac_timer *t);
+    ac_map *map;
+    ac_timer_cb cb;
+    void *data;
+    uint64_t repeat;         /* ns */
+    unsigned gen;            /* start generation (no refire in one pass) */
+    unsigned flags;
+};
+
+/* Prepare `t` for `map` (NULL: the default map) with callback `cb` and a
+ * user pointer (ac_timer_data). -EINVAL, -ENOMEM (no default map). */
+AC_EXTERN int ac_timer_init(ac_timer *t, ac_map *map, ac_timer_cb cb,
+                            void *data);
+/* Fire after `timeout_ms`, then every `repeat_ms` if it is not 0.
+ * Restarts an active timer. 0, -EINVAL (not initialised), -ENOMEM. */
+AC_EXTERN int ac_timer_start(ac_timer *t, uint64_t timeout_ms,
+                             uint64_t repeat_ms);
+/* Stop it; harmless when stopped. The struct may be freed afterwards. */
+AC_EXTERN int ac_timer_stop(ac_timer *t);
+AC_EXTERN bool ac_timer_active(const ac_timer *t);
+/* Milliseconds until it fires (rounded up; 0 if due or stopped). */
+AC_EXTERN uint64_t ac_timer_due_in(const ac_timer *t);
+AC_EXTERN void *ac_timer_data(const ac_timer *t);
+/* Whether the active timer keeps the loop alive (default true). */
+AC_EXTERN void ac_timer_set_ref(ac_timer *t, bool ref);
+
+/* True while the loop has something to run for: a channel, an active
+ * referenced timer, or a queued call. ac_loop() runs while it is true;
+ * host adapters keep their loop alive by it. */
+AC_EXTERN bool ac_map_alive(const ac_map *map);
+
+/* ------------------------------------------------------------------ */
+/* Calls from other threads                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * ac_map_call(map, fn, data) is the one thread-safe entry of a map (the
+ * medusa/Zope select_trigger's pull_trigger(thunk), g_main_context_invoke,
+ * uv_async_send without the coalescing): fn(data) runs later in the
+ * map's thread, as a handler frame (it may use any channel of the map),
+ * and:
+ *  - each call that returned 0 runs exactly once: in an iteration of the
+ *    map, or at the latest inside ac_map_free(), never after it;
+ *  - calls from one thread run in the order they were made;
+ *  - the map wakes at once on every host (an eventfd the map watches like
+ *    a channel; it does not count as one, nor keep the loop alive once
+ *    the queue is empty).
+ * Returns 0, -EINVAL, -ENOMEM, or -ESHUTDOWN once ac_map_free() began.
+ * It takes a mutex and may allocate: not async-signal-safe (from a signal
+ * handler use ac_loop_stop(), or write to a pipe of your own).
+ *
+ * The map's memory must stay valid while other threads may call: a thread
+ * that might call across ac_map_free() holds a reference (ac_map_ref())
+ * and drops it (ac_map_unref()) when it is done; ac_map_free() closes
+ * everything at once and the struct itself goes with the last reference.
+ */
+AC_EXTERN int ac_map_call(ac_map *map, void (*fn)(void *data), void *data);
+AC_EXTERN ac_map *ac_map_ref(ac_map *map);
+AC_EXTERN void ac_map_unref(ac_map *map);
 
 /* ------------------------------------------------------------------ */
 /* Layers                                                             */

@@ -352,7 +352,8 @@ int ac__refresh(ac_map *map, int *dispatched)
     if (map->npending)
         *dispatched = dispatch_pending(map);
     ac__leave(map);
-    return (int)map->nwatched;
+    /* the map's own call wake-up is not one of the caller's channels */
+    return (int)map->nwatched - (map->wake.watched ? 1 : 0);
 }
 
 int ac_map_refresh(ac_map *map)
@@ -366,7 +367,11 @@ int ac_map_refresh(ac_map *map)
  * for the next refresh, so it never sees its predecessor's events (C-73). */
 static ac_dispatcher *due(ac_map *map, int fd)
 {
-    ac_dispatcher *d = ac_map_get(map, fd);
+    ac_dispatcher *d;
+
+    if (fd < 0 || (size_t)fd >= map->fds_cap)
+        return NULL;
+    d = map->fds[fd]; /* the map's own wake-up channel included */
     return d && d->epoch < map->epoch ? d : NULL;
 }
 

@@ -5,6 +5,7 @@
 #define ASYNCORE_INTERNAL_H
 
 #include <asyncore/asyncore.h>
+#include <pthread.h>
 #include <signal.h>
 
 #define AC__HIDDEN __attribute__((visibility("hidden")))
@@ -24,6 +25,7 @@ enum {
     AC__F_HAS_ADDR = 1u << 10,
     AC__F_WRSHUT = 1u << 11,  /* writing shut down: sends refused */
     AC__F_LISTED = 1u << 12,  /* in map->pending */
+    AC__F_INTERNAL = 1u << 13, /* the map's own (call wake-up): not counted */
     /* "unhandled X event" already logged: one bit per kind */
     AC__F_WARNED_SHIFT = 16
 };
@@ -40,12 +42,17 @@ typedef struct ac__backend_ops {
     int (*wait)(ac_map *map, int timeout_ms);
 } ac__backend_ops;
 
-/* A deadline in the map's heap (embedded by its owner). */
-typedef struct ac__timer {
-    uint64_t due;  /* ms, CLOCK_MONOTONIC */
-    size_t slot;   /* heap index + 1; 0 when not started */
-    void (*fn)(struct ac__timer *t);
-} ac__timer;
+/* ac_timer.flags */
+enum {
+    AC__T_UNREF = 1u << 0,    /* does not keep the loop alive */
+    AC__T_INTERNAL = 1u << 1  /* the library's own deadline */
+};
+
+/* A queued ac_map_call. */
+typedef struct ac__call {
+    void (*fn)(void *data);
+    void *data;
+} ac__call;
 
 typedef struct ac__fired {
     int fd;
@@ -78,10 +85,24 @@ struct ac_map {
     ac_dispatcher **pending;  /* channels with d->pending set (or once were) */
     size_t npending, pending_cap;
 
-    ac__timer **timers;       /* binary min-heap on due */
+    ac_timer **timers;        /* binary min-heap on due */
     size_t ntimers, timers_cap;
-    ac__timer starve;         /* paused listeners retry when it fires */
+    size_t nref_timers;       /* active timers that keep the loop alive */
+    unsigned timer_gen;       /* bumped by every pass over due timers */
+    ac_timer starve;          /* paused listeners retry when it fires */
     bool starved;
+
+    /* ac_map_call: the only fields other threads touch, under call_lock */
+    pthread_mutex_t call_lock;
+    ac__call *calls;
+    size_t ncalls, calls_cap;
+    size_t calls_queued;      /* ncalls, readable without the lock */
+    bool dead;                /* ac_map_free began: calls refused */
+    int refs;                 /* atomic: ac_map_ref + the owner */
+    int wake_fd;              /* eventfd written when calls arrive */
+    ac_dispatcher wake;       /* its internal channel */
+    ac__call *running;        /* the batch being run, and its room */
+    size_t running_cap;
 
     char *scratch; /* shared read buffer, see ac__scratch_get */
     size_t scratch_cap;
@@ -123,10 +144,18 @@ AC__HIDDEN void ac__pulled_unlink(ac_map *map, ac_dispatcher *d);
 
 /* timer.c: the map's deadlines */
 AC__HIDDEN uint64_t ac__now_ms(void);
-AC__HIDDEN int ac__timer_start(ac_map *map, ac__timer *t, uint64_t ms,
-                               void (*fn)(ac__timer *t));
-AC__HIDDEN void ac__timer_stop(ac_map *map, ac__timer *t);
+AC__HIDDEN uint64_t ac__now_ns(void);
+/* A deadline of the library's own (unreferenced, `fn` called when due). */
+AC__HIDDEN int ac__timer_start(ac_map *map, ac_timer *t, uint64_t ms,
+                               void (*fn)(ac_timer *t));
+AC__HIDDEN void ac__timer_stop(ac_map *map, ac_timer *t);
 AC__HIDDEN void ac__timers_run(ac_map *map);
+AC__HIDDEN void ac__timers_stop_all(ac_map *map);
+
+/* call.c: calls from other threads */
+AC__HIDDEN int ac__calls_open(ac_map *map);
+/* Run what is queued, refuse what comes later, close the wake-up. */
+AC__HIDDEN void ac__calls_close(ac_map *map);
 AC__HIDDEN void ac__starve(ac_dispatcher *d);
 AC__HIDDEN void ac__unstarve(ac_map *map);
 

@@ -33,12 +33,12 @@ int ac_poll_once(ac_map *map, int timeout_ms)
         return -ENOMEM;
     if (map->depth > 0 || map->has_hooks)
         return -EBUSY;
-    if (map->count == 0)
+    if (!ac_map_alive(map))
         return 0; /* C-01: nothing to wait for, do not sleep */
     n = ac__refresh(map, &pending);
     if (n < 0)
         return n;
-    if (map->count == 0)
+    if (!ac_map_alive(map))
         return pending; /* the refresh closed the last channel: no wait */
     due = ac_map_timeout(map);
     if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
@@ -80,7 +80,7 @@ int ac_loop(ac_map *map, const ac_loop_opts *opts)
         if (r < 0)
             return r;
     }
-    while (map->count > 0 && !map->stop) {
+    while (ac_map_alive(map) && !map->stop) {
         r = ac_poll_once(map, o.timeout_ms);
         if (r == -EINTR && map->stop)
             break;

@@ -62,6 +62,7 @@ ac_map *ac_map_new(ac_backend backend)
 {
     const ac__backend_ops *ops;
     ac_map *map;
+    int r = 0;
 
     if ((unsigned)backend > AC_BACKEND_EPOLL) {
         errno = EINVAL;
@@ -80,11 +81,17 @@ ac_map *ac_map_new(ac_backend backend)
     map->ops = ops;
     map->log_fn = default_log;
     map->log_level = AC_LOG_WARNING;
-    if (ops->create(map) < 0 || ac__fired_reserve(map, 64) < 0) {
-        int err = errno;
+    map->refs = 1;
+    map->wake_fd = -1;
+    errno = 0;
+    if (ops->create(map) < 0 || ac__fired_reserve(map, 64) < 0 ||
+        (r = ac__calls_open(map)) < 0) {
+        int err = r < 0 ? -r : errno;
         if (map->bstate)
             ops->destroy(map);
         free(map->fired);
+        free(map->fds);
+        free(map->pending);
         free(map);
         errno = err ? err : ENOMEM;
         return NULL;
@@ -105,7 +112,9 @@ int ac_map_free(ac_map *map)
         return -EINVAL;
     if (map->depth > 0)
         return -EBUSY;
+    ac__calls_close(map); /* queued calls run now, later ones are refused */
     ac_close_all(map, true);
+    ac__timers_stop_all(map);
     ac_map_set_hooks(map, NULL);
     map->ops->destroy(map);
     free(map->fired);
@@ -113,9 +122,15 @@ int ac_map_free(ac_map *map)
     free(map->pending);
     free(map->timers);
     free(map->scratch);
+    map->fired = NULL;
+    map->fds = NULL;
+    map->fds_cap = 0;
+    map->pending = NULL;
+    map->timers = NULL;
+    map->scratch = NULL;
     if (map == default_map)
         default_map = NULL;
-    free(map);
+    ac_map_unref(map);
     return 0;
 }
 
@@ -126,9 +141,18 @@ size_t ac_map_count(const ac_map *map)
 
 ac_dispatcher *ac_map_get(const ac_map *map, int fd)
 {
+    ac_dispatcher *d;
+
     if (!map || fd < 0 || (size_t)fd >= map->fds_cap)
         return NULL;
-    return map->fds[fd];
+    d = map->fds[fd];
+    return d && !AC__FLAG(d, AC__F_INTERNAL) ? d : NULL;
+}
+
+bool ac_map_alive(const ac_map *map)
+{
+    return map && (map->count > 0 || map->nref_timers > 0 ||
+                   __atomic_load_n(&map->calls_queued, __ATOMIC_ACQUIRE) > 0);
 }
 
 ac_backend ac_map_get_backend(const ac_map *map)
@@ -304,7 +328,8 @@ int ac__map_add(ac_map *map, ac_dispatcher *d)
     if (map->fds[fd])
         return -EEXIST;
     map->fds[fd] = d;
-    map->count++;
+    if (!AC__FLAG(d, AC__F_INTERNAL))
+        map->count++;
     d->epoch = map->epoch;
     d->watched = 0; /* fresh registration: nothing counted yet */
     d->flags |= AC__F_IN_MAP;
@@ -325,7 +350,8 @@ void ac__map_remove(ac_map *map, ac_dispatcher *d)
     ac__forget(d);
     ac__pending_drop(map, d);
     map->fds[d->fd] = NULL;
-    map->count--;
+    if (!AC__FLAG(d, AC__F_INTERNAL))
+        map->count--;
     if (!AC__FLAG(d, AC__F_DECLARED))
         ac__pulled_unlink(map, d);
     d->flags &= ~(AC__F_IN_MAP | AC__F_STARVED | AC__F_NOWAIT);
@@ -405,7 +431,7 @@ int ac_close_all(ac_map *map, bool ignore_all)
         ac_dispatcher *d = map->fds[fd];
         int r;
 
-        if (!d)
+        if (!d || AC__FLAG(d, AC__F_INTERNAL))
             continue;
         r = ac_close(d);
         if (r < 0 && r != -EBADF && !ignore_all && !first)

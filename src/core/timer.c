@@ -1,5 +1,7 @@
-/* The map's deadlines: a binary min-heap of embedded timers, run by
- * ac_map_refresh(); what hosts learn through ac_map_timeout(). */
+/* Timers: a binary min-heap of embedded ac_timer per map, run by
+ * ac_map_refresh(); what hosts learn through ac_map_timeout(). The
+ * library's own deadlines (lingering close, paused listeners) are timers
+ * too, marked internal: they never keep a loop alive. */
 #include "internal.h"
 
 #include <errno.h>
@@ -10,14 +12,26 @@
  * or this long has passed: bounded retries instead of a busy spin. */
 #define STARVE_MS 100
 
-uint64_t ac__now_ms(void)
+#define NS_PER_MS 1000000u
+
+uint64_t ac__now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void place(ac_map *map, size_t i, ac__timer *t)
+uint64_t ac__now_ms(void)
+{
+    return ac__now_ns() / NS_PER_MS;
+}
+
+static bool keeps_alive(const ac_timer *t)
+{
+    return !(t->flags & (AC__T_UNREF | AC__T_INTERNAL));
+}
+
+static void place(ac_map *map, size_t i, ac_timer *t)
 {
     map->timers[i] = t;
     t->slot = i + 1;
@@ -25,7 +39,7 @@ static void place(ac_map *map, size_t i, ac__timer *t)
 
 static void sift_up(ac_map *map, size_t i)
 {
-    ac__timer *t = map->timers[i];
+    ac_timer *t = map->timers[i];
 
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -39,7 +53,7 @@ static void sift_up(ac_map *map, size_t i)
 
 static void sift_down(ac_map *map, size_t i)
 {
-    ac__timer *t = map->timers[i];
+    ac_timer *t = map->timers[i];
     size_t n = map->ntimers;
 
     for (;;) {
@@ -56,16 +70,22 @@ static void sift_down(ac_map *map, size_t i)
     place(map, i, t);
 }
 
-void ac__timer_stop(ac_map *map, ac__timer *t)
+static void heap_remove(ac_map *map, ac_timer *t)
 {
-    size_t i;
-    ac__timer *last;
+    size_t i = t->slot - 1;
+    ac_timer *last;
 
-    if (!t->slot)
-        return;
-    i = t->slot - 1;
     t->slot = 0;
+    if (keeps_alive(t))
+        map->nref_timers--;
     last = map->timers[--map->ntimers];
+    if (map->ntimers == 0 && map->timers_cap > 64) {
+        /* a burst of timers is over: give its array back */
+        free(map->timers);
+        map->timers = NULL;
+        map->timers_cap = 0;
+        return;
+    }
     if (last == t)
         return;
     map->timers[i] = last;
@@ -75,41 +95,70 @@ void ac__timer_stop(ac_map *map, ac__timer *t)
         sift_down(map, i);
 }
 
-int ac__timer_start(ac_map *map, ac__timer *t, uint64_t ms,
-                    void (*fn)(ac__timer *t))
+static int heap_insert(ac_map *map, ac_timer *t)
 {
-    ac__timer_stop(map, t);
     if (map->ntimers == map->timers_cap) {
         size_t cap = map->timers_cap ? map->timers_cap * 2 : 8;
-        ac__timer **p = realloc(map->timers, cap * sizeof(*p));
+        ac_timer **p = realloc(map->timers, cap * sizeof(*p));
         if (!p)
             return -ENOMEM;
         map->timers = p;
         map->timers_cap = cap;
     }
-    t->due = ac__now_ms() + ms;
-    t->fn = fn;
+    t->gen = map->timer_gen;
+    if (keeps_alive(t))
+        map->nref_timers++;
     map->timers[map->ntimers++] = t;
     sift_up(map, map->ntimers - 1);
     return 0;
 }
 
-/* Runs inside a frame (ac__refresh): a callback may start or stop any
- * timer, and each one due now runs once. */
+void ac__timer_stop(ac_map *map, ac_timer *t)
+{
+    if (t->slot)
+        heap_remove(map, t);
+}
+
+int ac__timer_start(ac_map *map, ac_timer *t, uint64_t ms,
+                    void (*fn)(ac_timer *t))
+{
+    ac__timer_stop(map, t);
+    t->map = map;
+    t->fire = fn;
+    t->flags |= AC__T_INTERNAL;
+    t->due = ac__now_ns() + ms * NS_PER_MS;
+    return heap_insert(map, t);
+}
+
+/* Runs inside a frame (ac__refresh). Each timer due now fires once: one
+ * started (or restarted) by a callback during this pass waits for the
+ * next, so a callback that restarts itself with 0 cannot spin here. */
 void ac__timers_run(ac_map *map)
 {
-    uint64_t now = ac__now_ms();
+    uint64_t now;
+    unsigned gen;
 
-    while (map->ntimers && map->timers[0]->due <= now) {
-        ac__timer *t = map->timers[0];
-        ac__timer_stop(map, t);
-        t->fn(t);
+    if (!map->ntimers)
+        return;
+    now = ac__now_ns();
+    gen = ++map->timer_gen;
+    while (map->ntimers && map->timers[0]->due <= now &&
+           map->timers[0]->gen != gen) {
+        ac_timer *t = map->timers[0];
+        heap_remove(map, t);
+        t->fire(t); /* may free t */
     }
+}
+
+void ac__timers_stop_all(ac_map *map)
+{
+    while (map->ntimers)
+        heap_remove(map, map->timers[map->ntimers - 1]);
 }
 
 int ac_map_timeout(const ac_map *map)
 {
-    uint64_t now, due;
+    uint64_t now, due, ms;
 
     if (!map)
         return -1;
@@ -118,13 +167,106 @@ int ac_map_timeout(const ac_map *map)
     if (!map->ntimers)
         return -1;
     due = map->timers[0]->due;
-    now = ac__now_ms();
-    return due <= now ? 0 : (int)(due - now > 0x7fffffff ? 0x7fffffff : due - now);
+    now = ac__now_ns();
+    if (due <= now)
+        return 0;
+    /* rounded up: a host that wakes early only to sleep again is a
+     * wasted wake-up */
+    ms = (due - now + NS_PER_MS - 1) / NS_PER_MS;
+    return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+/* ---- the public timer ---- */
+
+static void public_fire(ac_timer *t)
+{
+    if (t->repeat) {
+        /* the next multiple of the period after now: no drift, no burst */
+        uint64_t now = ac__now_ns();
+        t->due += t->repeat;
+        if (t->due <= now)
+            t->due += ((now - t->due) / t->repeat + 1) * t->repeat;
+        if (heap_insert(t->map, t) < 0)
+            ac__log(t->map, AC_LOG_ERROR, "timer: out of memory; stopped");
+    }
+    t->cb(t); /* may stop, restart or free t */
+}
+
+int ac_timer_init(ac_timer *t, ac_map *map, ac_timer_cb cb, void *data)
+{
+    if (!t || !cb)
+        return -EINVAL;
+    if (!map)
+        map = ac_map_default();
+    if (!map)
+        return -ENOMEM;
+    *t = (ac_timer){.map = map, .cb = cb, .data = data, .fire = public_fire};
+    return 0;
+}
+
+int ac_timer_start(ac_timer *t, uint64_t timeout_ms, uint64_t repeat_ms)
+{
+    if (!t || !t->map || !t->cb || t->fire != public_fire)
+        return -EINVAL;
+    if (timeout_ms > UINT64_MAX / NS_PER_MS / 2 ||
+        repeat_ms > UINT64_MAX / NS_PER_MS / 2)
+        return -EINVAL;
+    ac__timer_stop(t->map, t);
+    t->due = ac__now_ns() + timeout_ms * NS_PER_MS;
+    t->repeat = repeat_ms * NS_PER_MS;
+    return heap_insert(t->map, t);
+}
+
+int ac_timer_stop(ac_timer *t)
+{
+    if (!t || !t->map)
+        return -EINVAL;
+    ac__timer_stop(t->map, t);
+    return 0;
+}
+
+bool ac_timer_active(const ac_timer *t)
+{
+    return t && t->slot != 0;
+}
+
+uint64_t ac_timer_due_in(const ac_timer *t)
+{
+    uint64_t now;
+
+    if (!t || !t->slot)
+        return 0;
+    now = ac__now_ns();
+    return t->due <= now ? 0 : (t->due - now + NS_PER_MS - 1) / NS_PER_MS;
+}
+
+void *ac_timer_data(const ac_timer *t)
+{
+    return t ? t->data : NULL;
+}
+
+void ac_timer_set_ref(ac_timer *t, bool ref)
+{
+    bool before;
+
+    if (!t || !t->map || (t->flags & AC__T_INTERNAL))
+        return;
+    before = keeps_alive(t);
+    if (ref)
+        t->flags &= ~AC__T_UNREF;
+    else
+        t->flags |= AC__T_UNREF;
+    if (t->slot && before != keeps_alive(t)) {
+        if (before)
+            t->map->nref_timers--;
+        else
+            t->map->nref_timers++;
+    }
 }
 
 /* ---- paused listeners (D-01) ---- */
 
-static void starve_over(ac__timer *t)
+static void starve_over(ac_timer *t)
 {
     ac_map *map = AC_CONTAINER_OF(t, ac_map, starve);
     ac__unstarve(map);

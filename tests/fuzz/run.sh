@@ -11,7 +11,7 @@ out=build-fuzz
 mkdir -p "$out"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
        -D_GNU_SOURCE -Iinclude"
-core=$(ls src/core/*.c)
+core=$(ls src/core/*.c src/core/layers/*.c)
 # shellcheck disable=SC2086
 clang $flags -o "$out/fuzz_chat" tests/fuzz/fuzz_chat.c $core
 # shellcheck disable=SC2086

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 typedef struct {
-    ac__timer deadline;
+    ac_timer deadline;
     ac_dispatcher *d;
     size_t left; /* bytes still allowed to be discarded */
     const ac_dispatcher_class *klass;
@@ -110,7 +110,7 @@ static const ac_io_ops linger_io = {
     .close = linger_io_close,
 };
 
-static void expired(ac__timer *t)
+static void expired(ac_timer *t)
 {
     ac_close(AC_CONTAINER_OF(t, linger, deadline)->d);
 }

@@ -89,18 +89,20 @@ static gboolean src_prepare(GSource *source, gint *timeout)
 {
     ac_source *s = (ac_source *)source;
 
-    size_t before;
+    bool before;
 
     *timeout = -1;
     if (!usable(s))
         return FALSE;
     s->iterations++;
-    before = ac_map_count(s->map);
-    ac_map_refresh(s->map); /* may dispatch pending channels */
+    before = ac_map_alive(s->map);
+    ac_map_refresh(s->map); /* runs due timers and pending channels */
+    if (!usable(s))
+        return FALSE; /* a handler freed the map */
     *timeout = ac_map_timeout(s->map);
     /* A refresh that closed the last channel ends this iteration: there
      * is nothing of ours left to wait for. */
-    return before > 0 && ac_map_count(s->map) == 0;
+    return before && !ac_map_alive(s->map);
 }
 
 static gboolean src_check(GSource *source)

@@ -99,6 +99,9 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
             free(w);
             return r;
         }
+        /* liveness is the prepare handle's alone (ac_map_alive): the
+         * map's call wake-up must not keep the loop running */
+        uv_unref((uv_handle_t *)&w->poll);
         w->poll.data = w;
         w->a = a;
         w->d = d;
@@ -143,16 +146,22 @@ static void on_prepare(uv_prepare_t *p)
     if (!a->map)
         return;
     a->iterations++;
-    ac_map_refresh(a->map);
-    if (ac_map_count(a->map) > 0)
+    ac_map_refresh(a->map); /* runs due timers and pending channels */
+    if (!a->map)
+        return; /* a handler freed the map */
+    if (ac_map_alive(a->map))
         uv_ref((uv_handle_t *)&a->prepare);
     else
         uv_unref((uv_handle_t *)&a->prepare);
     due = ac_map_timeout(a->map);
-    if (due >= 0)
+    if (due >= 0) {
+        /* libuv counts from the time it cached when this iteration began:
+         * from a stale "now" our deadline would fire early */
+        uv_update_time(a->loop);
         uv_timer_start(&a->timer, on_timer, (uint64_t)due, 0);
-    else
+    } else {
         uv_timer_stop(&a->timer);
+    }
 }
 
 /* The map is being freed or its hooks replaced: forget it. */
@@ -197,7 +206,7 @@ ac_uv *ac_uv_attach(ac_map *map, uv_loop_t *loop)
     a->open_handles = 2;
     uv_prepare_start(&a->prepare, on_prepare);
     uv_unref((uv_handle_t *)&a->timer); /* the prepare ref covers it */
-    if (ac_map_count(map) == 0)
+    if (!ac_map_alive(map))
         uv_unref((uv_handle_t *)&a->prepare);
     hooks.data = a;
     r = ac_map_set_hooks(map, &hooks);
