@@ -10,6 +10,7 @@ typedef struct {
     GArray *ready;        /* PER_FD: (fd, revents) collected in check */
     GPtrArray *watches;   /* PER_FD: every channel's watch record */
     unsigned long iterations, dispatches;
+    gboolean nested; /* prepared inside one of the map's own handlers */
 } ac_source;
 
 typedef struct {
@@ -96,9 +97,11 @@ static gboolean src_prepare(GSource *source, gint *timeout)
         return FALSE;
     s->iterations++;
     before = ac_map_alive(s->map);
-    ac_map_refresh(s->map); /* runs due timers and pending channels */
-    if (!usable(s))
-        return FALSE; /* a handler freed the map */
+    /* runs due timers and pending channels; -EBUSY inside a handler of
+     * the map (a nested main loop): then this iteration leaves us alone */
+    s->nested = ac_map_refresh(s->map) == -EBUSY;
+    if (!usable(s) || s->nested)
+        return FALSE;
     *timeout = ac_map_timeout(s->map);
     /* A refresh that closed the last channel ends this iteration: there
      * is nothing of ours left to wait for. */
@@ -110,11 +113,13 @@ static gboolean src_check(GSource *source)
     ac_source *s = (ac_source *)source;
     guint i;
 
-    if (!usable(s))
+    /* Only descriptors make us dispatch: what is due by time (timers,
+     * pending readiness) runs in the next prepare, so a timer costs one
+     * iteration, not two. */
+    if (!usable(s) || s->nested)
         return FALSE;
     if (s->mode == AC_GLIB_BACKEND_FD)
-        return g_source_query_unix_fd(source, s->backend_tag) != 0 ||
-               ac_map_timeout(s->map) == 0;
+        return g_source_query_unix_fd(source, s->backend_tag) != 0;
     g_array_set_size(s->ready, 0);
     for (i = 0; i < s->watches->len; i++) {
         watch *w = g_ptr_array_index(s->watches, i);
@@ -124,7 +129,7 @@ static gboolean src_check(GSource *source)
             g_array_append_val(s->ready, r);
         }
     }
-    return s->ready->len > 0 || ac_map_timeout(s->map) == 0;
+    return s->ready->len > 0;
 }
 
 static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
@@ -188,6 +193,12 @@ GSource *ac_glib_source_new(ac_map *map, ac_glib_mode mode)
     }
     s = (ac_source *)g_source_new(&funcs, sizeof(ac_source));
     g_source_set_name(&s->source, "asyncore");
+    /* GLib blocks a source while it dispatches by taking its fds out of
+     * the poll set and putting them back, and each change wakes the
+     * context: one spurious iteration per dispatch. Not blocking avoids
+     * it; a nested iteration from one of our handlers is refused in
+     * prepare (ac_map_refresh says -EBUSY) instead. */
+    g_source_set_can_recurse(&s->source, TRUE);
     s->map = map;
     s->mode = mode;
     s->ready = g_array_new(FALSE, FALSE, sizeof(ready_fd));

@@ -20,9 +20,9 @@ struct ac_uv {
 typedef struct {
     uv_poll_t poll;
     ac_uv *a;
-    ac_dispatcher *d;
     int fd;
     int uv_events; /* what the poll handle waits for */
+    bool closed;   /* unwatched: the handle is closing, the channel gone */
 } watch;
 
 static int to_uv(unsigned events)
@@ -56,9 +56,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
     watch *w = h->data;
     ac_uv *a = w->a;
 
-    ac_dispatcher *d = w->d;
-
-    if (!a->map || ac_map_get(a->map, w->fd) != d)
+    if (!a->map || w->closed)
         return;
     a->events++;
     if (status >= 0) {
@@ -69,9 +67,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
      * core an error condition instead: it reads SO_ERROR for the real
      * errno (a refused connect must say ECONNREFUSED). If the channel
      * survives, wait again. */
-    ac_map_dispatch(a->map, w->fd, AC_ERR);
-    if (a->map && ac_map_get(a->map, w->fd) == d && ac_get_host_data(d) == w &&
-        w->uv_events)
+    ac_map_dispatch(a->map, w->fd, AC_ERR); /* d may be gone after it */
+    if (a->map && !w->closed && w->uv_events)
         uv_poll_start(&w->poll, w->uv_events, on_poll);
 }
 
@@ -104,7 +101,6 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
         uv_unref((uv_handle_t *)&w->poll);
         w->poll.data = w;
         w->a = a;
-        w->d = d;
         w->fd = fd;
         ac_set_host_data(d, w);
     }
@@ -129,6 +125,7 @@ static void on_unwatch(void *data, ac_dispatcher *d, int fd)
     if (!w)
         return;
     ac_set_host_data(d, NULL);
+    w->closed = true;
     uv_poll_stop(&w->poll);
     uv_close((uv_handle_t *)&w->poll, free_watch);
 }
