@@ -1,13 +1,15 @@
 /* chat_server: a line-based chat on async_chat.
  *
- *   chat_server [--host H] [--port P]
+ *   chat_server [--host H] [--port P] [--idle-timeout S]
  *
  * A client's first line is its nickname; each later line L goes to every
  * other connected client as "NICK: L\n". Lines end at "\n" (a trailing
  * "\r" is dropped). A line over 65536 bytes gets "error: line too long\n"
  * and the client is closed once that is flushed, with a lingering close so
  * the message is not destroyed by a reset. A client that stops reading is
- * dropped when 64 MiB wait for it, so it cannot stall or exhaust the rest. */
+ * dropped when 64 MiB wait for it, so it cannot stall or exhaust the rest.
+ * With --idle-timeout S, a client that sends nothing for S seconds gets
+ * "error: idle timeout\n" and is closed once that is flushed. */
 #include "common.h"
 
 #include <asyncore/asynchat.h>
@@ -25,9 +27,11 @@ typedef struct client {
     struct client *prev, *next; /* the room */
     char *nick;
     bool dropping;
+    ac_timer idle; /* --idle-timeout: restarted by every byte received */
 } client;
 
 static client *room;
+static uint64_t idle_ms; /* 0: no idle timeout */
 
 static client *CL(ac_chat *c)
 {
@@ -73,9 +77,34 @@ static void broadcast(client *from, const char *line, size_t len)
     free(msg);
 }
 
+static void heard_from(client *c)
+{
+    if (idle_ms && !c->dropping)
+        ac_timer_start(&c->idle, idle_ms, 0);
+}
+
+static void idle_expired(ac_timer *t)
+{
+    client *c = AC_CONTAINER_OF(t, client, idle);
+
+    if (c->dropping)
+        return;
+    c->dropping = true;
+    ac_chat_push(&c->chat, "error: idle timeout\n", 20);
+    ac_chat_close_when_done(&c->chat);
+}
+
+static void client_collect(ac_chat *chat, const void *data, size_t len)
+{
+    heard_from(CL(chat));
+    ac_chat_base_class.collect_incoming_data(chat, data, len);
+}
+
 static void client_found_terminator(ac_chat *chat)
 {
     client *c = CL(chat);
+
+    heard_from(c); /* an empty line is news too */
     size_t len;
     const char *line = ac_chat_data(chat, &len);
 
@@ -111,6 +140,7 @@ static void client_close(ac_dispatcher *d)
 
     leave_room(c);
     c->dropping = true;
+    ac_timer_stop(&c->idle);
     /* Unread input would turn a plain close into a reset that can destroy
      * the error message on its way: shut down writing, drain, then close. */
     ac_close_lingering(d, 2000, 1u << 20);
@@ -121,6 +151,7 @@ static void client_destroy(ac_dispatcher *d)
     client *c = CL(AC_CHAT_OF(d));
 
     leave_room(c);
+    ac_timer_stop(&c->idle);
     free(c->nick);
     free(c);
 }
@@ -130,6 +161,7 @@ static const ac_chat_class client_class = {
              .parent = AC_CHAT_PARENT,
              .handle_close = client_close,
              .destroy = client_destroy},
+    .collect_incoming_data = client_collect,
     .found_terminator = client_found_terminator,
     .line_too_long = client_line_too_long,
 };
@@ -149,6 +181,8 @@ static void server_accepted(ac_dispatcher *d, int fd,
     }
     ac_chat_set_terminator(&c->chat, "\n", 1);
     ac_chat_set_max_line(&c->chat, MAX_LINE);
+    ac_timer_init(&c->idle, ac_dispatcher_get_map(d), idle_expired, NULL);
+    heard_from(c); /* the clock starts at the connection */
     if (ac_set_socket(&c->chat.base, fd) < 0) {
         close(fd);
         ac_close(&c->chat.base); /* destroy frees c */
@@ -167,10 +201,11 @@ static const ac_dispatcher_class server_class = {
 
 static void usage(void)
 {
-    printf("usage: %s [--host H] [--port P]\n"
+    printf("usage: %s [--host H] [--port P] [--idle-timeout S]\n"
            "Line chat: the first line is the nickname, later lines go to\n"
            "every other client as 'NICK: LINE'. --port 0 picks a free port;\n"
-           "the first line on stdout is 'listening on HOST:PORT'.\n",
+           "the first line on stdout is 'listening on HOST:PORT'. A client\n"
+           "silent for S seconds is told so and closed.\n",
            ex_prog);
 }
 
@@ -186,6 +221,9 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (ex_server_option(argc, argv, &i, &host, &port, usage)) {
             continue;
+        } else if (!strcmp(argv[i], "--idle-timeout")) {
+            idle_ms = (uint64_t)(ex_seconds("--idle-timeout",
+                                            ex_value(argc, argv, &i)) * 1000);
         } else {
             ex_usage_error("unknown argument '%s' (try --help)", argv[i]);
         }

@@ -85,6 +85,17 @@ static void on_signal(int sig)
         ac_loop_stop(stop_map);
 }
 
+double ex_seconds(const char *opt, const char *val)
+{
+    char *end;
+    double v = strtod(val, &end);
+
+    if (end == val || *end || !(v > 0) || v > 86400)
+        ex_usage_error("%s: expected seconds (0 < S <= 86400), got '%s'", opt,
+                       val);
+    return v;
+}
+
 void ex_stop_on_signals(ac_map *map)
 {
     struct sigaction sa;
@@ -157,15 +168,25 @@ void ex_print_listening(const char *what, ac_dispatcher *d)
 void ex_listen(ac_dispatcher *server, const ac_dispatcher_class *klass,
                ac_map *map, const char *host, long port)
 {
+    ex_listen_opts(server, klass, map, host, port, false);
+}
+
+void ex_listen_opts(ac_dispatcher *server, const ac_dispatcher_class *klass,
+                    ac_map *map, const char *host, long port, bool share_port)
+{
     struct sockaddr_storage ss;
     socklen_t len;
-    int r = ac_resolve(host, (int)port, AF_UNSPEC, true, &ss, &len);
+    int one = 1, r = ac_resolve(host, (int)port, AF_UNSPEC, true, &ss, &len);
 
     if (r < 0)
         ex_fail("cannot resolve '%s': %s", host, ac_strerror(r));
     ac_dispatcher_init(server, klass, map);
     if ((r = ac_create_socket(server, ss.ss_family, SOCK_STREAM)) < 0 ||
         (r = ac_set_reuse_addr(server)) < 0 ||
+        (share_port && (r = setsockopt(ac_fileno(server), SOL_SOCKET,
+                                       SO_REUSEPORT, &one, sizeof(one)) < 0
+                                ? -errno
+                                : 0) < 0) ||
         (r = ac_bind(server, (struct sockaddr *)&ss, len)) < 0 ||
         (r = ac_listen(server, 4096)) < 0)
         ex_fail("cannot listen on %s:%ld: %s", host, port, ac_strerror(r));

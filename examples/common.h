@@ -14,6 +14,9 @@ void ex_usage_error(const char *fmt, ...) AC_PRINTF(1, 2);
 void ex_fail(const char *fmt, ...) AC_PRINTF(1, 2);
 /* Parse an integer option value in [min, max] or ex_usage_error. */
 long ex_int(const char *opt, const char *val, long min, long max);
+/* A positive number of seconds (fractions allowed, at most a day) or
+ * ex_usage_error. */
+double ex_seconds(const char *opt, const char *val);
 /* The value after option argv[*i], advancing *i, or ex_usage_error. */
 const char *ex_value(int argc, char **argv, int *i);
 /* The options every server shares: --help (prints `usage`, exits 0),
@@ -34,6 +37,10 @@ ac_backend ex_backend(const char *name);
  * SO_REUSEADDR and listen; exits with a one-line message on failure. */
 void ex_listen(ac_dispatcher *server, const ac_dispatcher_class *klass,
                ac_map *map, const char *host, long port);
+/* The same, with SO_REUSEPORT if `share_port` (several listeners, one per
+ * map, on one port). */
+void ex_listen_opts(ac_dispatcher *server, const ac_dispatcher_class *klass,
+                    ac_map *map, const char *host, long port, bool share_port);
 /* Print "listening on HOST:PORT" for a bound channel, flushed. */
 void ex_print_listening(const char *what, ac_dispatcher *d);
 

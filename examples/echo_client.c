@@ -132,6 +132,16 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static size_t timed_out; /* connections still open when time ran out */
+
+static void time_is_up(ac_timer *t)
+{
+    ac_map *map = ac_timer_data(t);
+
+    timed_out = ac_map_count(map);
+    ac_close_all(map, true); /* unfinished: destroy counts them failed */
+}
+
 static void usage(void)
 {
     printf("usage: %s --port P [--host H] [--conns N] [--size S] [--count K]\n"
@@ -145,7 +155,9 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    long port = -1, conns = 1, timeout = 60, i;
+    long port = -1, conns = 1, i;
+    double timeout = 60;
+    ac_timer deadline;
     struct sockaddr_storage ss;
     socklen_t len;
     ac_map *map;
@@ -171,7 +183,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[a], "--count")) {
             run.count = ex_int("--count", ex_value(argc, argv, &a), 1, 1L << 30);
         } else if (!strcmp(argv[a], "--timeout")) {
-            timeout = ex_int("--timeout", ex_value(argc, argv, &a), 1, 86400);
+            timeout = ex_seconds("--timeout", ex_value(argc, argv, &a));
         } else {
             ex_usage_error("unknown argument '%s' (try --help)", argv[a]);
         }
@@ -203,19 +215,19 @@ int main(int argc, char **argv)
     }
 
     ex_stop_on_signals(map);
+    /* the whole run's deadline; unreferenced: the connections are what
+     * keeps the loop going */
+    ac_timer_init(&deadline, map, time_is_up, map);
+    ac_timer_start(&deadline, (uint64_t)(timeout * 1000), 0);
+    ac_timer_set_ref(&deadline, false);
     t0 = now();
-    while (ac_map_count(map) > 0 && now() - t0 < (double)timeout &&
-           !ex_interrupted()) {
-        r = ac_poll_once(map, 100);
-        if (r < 0 && r != -EINTR)
-            ex_fail("loop failed: %s", ac_strerror(r));
-        if (r == -EINTR)
-            break;
-    }
+    r = ac_loop(map, NULL);
+    if (r < 0)
+        ex_fail("loop failed: %s", ac_strerror(r));
     t1 = now();
-    if (ac_map_count(map) > 0)
-        fprintf(stderr, "%s: %zu connections unfinished after %ld s\n",
-                ex_prog, ac_map_count(map), timeout);
+    if (ac_map_count(map) > 0 || timed_out)
+        fprintf(stderr, "%s: %zu connections unfinished after %g s\n",
+                ex_prog, timed_out ? timed_out : ac_map_count(map), timeout);
     ac_map_free(map); /* destroys the unfinished ones: counted as failed */
 
     printf("conns=%ld ok=%ld failed=%ld messages=%ld bytes=%llu "

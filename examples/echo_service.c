@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-uint64_t echo_bytes;
-size_t echo_connections;
+__thread uint64_t echo_bytes;
+__thread size_t echo_connections;
 
 /* ---- one connection: read what arrives, queue it back ---- */
 
@@ -77,7 +77,17 @@ static const ac_dispatcher_class echo_server_class = {
 };
 
 void echo_listen(ac_dispatcher *server, ac_map *map, const char *host,
-                 long port)
+                 long port, bool share_port)
 {
-    ex_listen(server, &echo_server_class, map, host, port);
+    ex_listen_opts(server, &echo_server_class, map, host, port, share_port);
+}
+
+long echo_port(ac_dispatcher *server)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    if (ac_getsockname(server, &ss, &len) < 0)
+        ex_fail("cannot read the bound address");
+    return ac_addr_port((struct sockaddr *)&ss);
 }

@@ -7,13 +7,17 @@
 #include <asyncore/asyncore.h>
 #include <stdint.h>
 
-/* Bytes echoed so far and connections open, over all listeners. */
-extern uint64_t echo_bytes;
-extern size_t echo_connections;
+/* Bytes echoed so far and connections open, over the listeners of the
+ * calling thread (each thread of echo_server --threads counts its own). */
+extern __thread uint64_t echo_bytes;
+extern __thread size_t echo_connections;
 
-/* Bind `server` to host:port in `map` and listen; exits with a one-line
- * message on failure. */
+/* Bind `server` to host:port in `map` and listen (with SO_REUSEPORT when
+ * `share_port`, so listeners of other maps can bind the same port); exits
+ * with a one-line message on failure. */
 void echo_listen(ac_dispatcher *server, ac_map *map, const char *host,
-                 long port);
+                 long port, bool share_port);
+/* The port a listener is bound to. */
+long echo_port(ac_dispatcher *server);
 
 #endif

@@ -1,12 +1,15 @@
 /* http_client: the asyncore documentation's HTTP/1.0 client, fetching all
  * URLs at once in one loop.
  *
- *   http_client [-o DIR] URL...
+ *   http_client [--timeout S] [-o DIR] URL...
  *
  * Bodies go to stdout in argument order (or into DIR, one file per URL,
  * named after the last path component). Failures are reported on stderr
  * and make the exit status 1. Like the Python original, each channel uses
- * pulled interest: writable() is true while the request is unsent. */
+ * pulled interest: writable() is true while the request is unsent.
+ * --timeout S (default 60) bounds the whole run: a fetch that has not
+ * finished by then (a connect or a response that never comes) fails with
+ * "timed out after S s". */
 #include "common.h"
 #include "http_response.h"
 
@@ -168,11 +171,30 @@ static int save(const char *dir, const fetch *f, const http_response *r)
     return 0;
 }
 
+static fetch *fetches;
+static int nfetches;
+static double timeout_s = 60;
+
+static void time_is_up(ac_timer *t)
+{
+    int i;
+
+    (void)t;
+    for (i = 0; i < nfetches; i++)
+        if (!ac_closed(&fetches[i].d)) {
+            snprintf(fetches[i].errbuf, sizeof(fetches[i].errbuf),
+                     "timed out after %g s", timeout_s);
+            fetches[i].error = fetches[i].errbuf;
+            ac_close(&fetches[i].d);
+        }
+}
+
 static void usage(void)
 {
-    printf("usage: %s [-o DIR] URL...\n"
+    printf("usage: %s [--timeout S] [-o DIR] URL...\n"
            "Fetch every http:// URL concurrently (HTTP/1.0) and write the\n"
-           "bodies to stdout in argument order, or into DIR with -o.\n",
+           "bodies to stdout in argument order, or into DIR with -o. A fetch\n"
+           "unfinished after S seconds (default 60) fails.\n",
            ex_prog);
 }
 
@@ -181,6 +203,7 @@ int main(int argc, char **argv)
     const char *dir = NULL;
     fetch *f;
     ac_map *map;
+    ac_timer deadline;
     int i, n = 0, failed = 0;
 
     ex_prog = "http_client";
@@ -194,6 +217,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "-o")) {
             dir = ex_value(argc, argv, &i);
+        } else if (!strcmp(argv[i], "--timeout")) {
+            timeout_s = ex_seconds("--timeout", ex_value(argc, argv, &i));
         } else if (argv[i][0] == '-') {
             ex_usage_error("unknown argument '%s' (try --help)", argv[i]);
         } else {
@@ -213,6 +238,12 @@ int main(int argc, char **argv)
         ex_fail("cannot create the map: %s", strerror(errno));
     for (i = 0; i < n; i++)
         start(&f[i], map);
+    fetches = f;
+    nfetches = n;
+    /* unreferenced: the fetches are what keeps the loop going */
+    ac_timer_init(&deadline, map, time_is_up, NULL);
+    ac_timer_start(&deadline, (uint64_t)(timeout_s * 1000), 0);
+    ac_timer_set_ref(&deadline, false);
     ex_stop_on_signals(map);
     ac_loop(map, NULL);
     ac_map_free(map);

@@ -7,10 +7,15 @@
 #ifndef AC_SEED_H
 #define AC_SEED_H
 
+#include "../run_loop.h"
+
 #include <asyncore/asyncore.h>
 #include <stdbool.h>
 
-typedef enum { SEED_NATIVE, SEED_GLIB, SEED_UV } seed_loop;
+typedef ex_loop_kind seed_loop;
+#define SEED_NATIVE EX_NATIVE
+#define SEED_GLIB EX_GLIB
+#define SEED_UV EX_UV
 
 /* Removes --backend/--loop (and answers --help with `usage`) from argv,
  * makes the default map use the backend; returns the loop to run. */

@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_signal_start(&sigterm, on_signal, SIGTERM);
 
-    echo_listen(&server, map, host, port);
+    echo_listen(&server, map, host, port, false);
     ex_print_listening("listening", &server);
     stats_listen(host, stats_port);
     uv_timer_init(&loop, &timer);

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -316,6 +317,138 @@ class HttpTests(unittest.TestCase):
         self.assertIn("refused", err)
         self.assertIn("only http://", err)
         self.assertEqual(len(err.strip().splitlines()), 3)
+
+
+class ThreadsTests(unittest.TestCase):
+    """echo_server --threads N: N maps in N threads on one port."""
+
+    def check(self, loop, backend="epoll"):
+        srv, host, port = start_server(EX + "/echo_server", "--port", "0",
+                                       "--threads", "3", "--loop", loop,
+                                       "--backend", backend)
+        try:
+            r = run(EX + "/echo_client", "--port", str(port), "--conns",
+                    "200", "--size", "1000", "--count", "10")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("conns=200 ok=200 failed=0", r.stdout)
+            # 3 loop threads (+ the signal waiter) behind one listening line
+            tasks = len(os.listdir("/proc/%d/task" % srv.pid))
+            self.assertGreaterEqual(tasks, 3)
+        finally:
+            self.assertEqual(stop(srv), 0)
+        self.assertEqual(srv.stdout.read() if not srv.stdout.closed else "",
+                         "")
+
+    def test_native(self):
+        self.check("native")
+
+    def test_poll(self):
+        self.check("native", "poll")
+
+    def test_glib(self):
+        self.check("glib")
+
+    def test_uv(self):
+        self.check("uv")
+
+    def test_bad_thread_count(self):
+        r = run(EX + "/echo_server", "--threads", "0")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+
+
+def silent_listener(accept):
+    """A listener on loopback that never answers: with accept False it
+    never even accepts (the kernel's backlog completes the connects)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    held = []
+    if accept:
+        def take():
+            try:
+                while True:
+                    held.append(s.accept()[0])
+            except OSError:
+                pass
+        threading.Thread(target=take, daemon=True).start()
+    return s, held
+
+
+class TimeoutTests(unittest.TestCase):
+    def check_client(self, args, accept, reason):
+        s, held = silent_listener(accept)
+        port = s.getsockname()[1]
+        try:
+            t0 = time.monotonic()
+            r = run(*[a.replace("PORT", str(port)) for a in args])
+            took = time.monotonic() - t0
+        finally:
+            s.close()
+            for c in held:
+                c.close()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertGreaterEqual(took, 1.0)
+        self.assertLess(took, 20)
+        self.assertIn(reason, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_http_client_never_accepted(self):
+        self.check_client([EX + "/http_client", "--timeout", "1",
+                           "http://127.0.0.1:PORT/x"], False,
+                          "timed out after 1 s")
+
+    def test_http_client_never_answered(self):
+        self.check_client([EX + "/http_client", "--timeout", "1",
+                           "http://127.0.0.1:PORT/x"], True,
+                          "timed out after 1 s")
+
+    def test_echo_client_never_answered(self):
+        self.check_client([EX + "/echo_client", "--port", "PORT", "--conns",
+                           "3", "--timeout", "1"], True,
+                          "3 connections unfinished after 1 s")
+
+    def test_bad_timeout(self):
+        for prog in ("http_client", "echo_client"):
+            r = run(EX + "/" + prog, "--timeout", "-1", "--port", "1",
+                    "http://x/")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--timeout", r.stderr)
+
+    def test_chat_idle_timeout(self):
+        srv, host, port = start_server(EX + "/chat_server", "--port", "0",
+                                       "--idle-timeout", "1")
+        try:
+            quiet = socket.create_connection((host, port), timeout=10)
+            talker = socket.create_connection((host, port), timeout=10)
+            quiet.sendall(b"quiet\n")
+            talker.sendall(b"talker\n")
+            t0 = time.monotonic()
+            # the talker speaks every 0.3 s for 2 s: never idle 1 s
+            for i in range(7):
+                talker.sendall(b"line %d\n" % i)
+                time.sleep(0.3)
+            got = b""
+            while not got.endswith(b"error: idle timeout\n"):
+                chunk = quiet.recv(4096)
+                self.assertTrue(chunk, "closed before the message: %r" % got)
+                got += chunk
+            self.assertEqual(quiet.recv(4096), b"")  # then closed
+            self.assertIn(b"talker: line 0\n", got)
+            # the talker was not dropped: it still gets what others say
+            late = socket.create_connection((host, port), timeout=10)
+            late.sendall(b"late\nhello\n")
+            buf = b""
+            while b"late: hello\n" not in buf:
+                chunk = talker.recv(4096)
+                self.assertTrue(chunk, "talker was dropped")
+                buf += chunk
+            self.assertNotIn(b"idle timeout", buf)
+            self.assertGreater(time.monotonic() - t0, 1.0)
+            for c in (quiet, talker, late):
+                c.close()
+        finally:
+            self.assertEqual(stop(srv), 0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,142 @@
+/* The examples' loops (run_loop.h). */
+#include "run_loop.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_ASYNCORE_GLIB
+#include <asyncore/glib.h>
+#endif
+#ifdef HAVE_ASYNCORE_UV
+#include <asyncore/uv.h>
+#endif
+
+int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why)
+{
+    *why = NULL;
+    if (!strcmp(name, "native")) {
+        *kind = EX_NATIVE;
+        return 0;
+    }
+    if (!strcmp(name, "glib")) {
+        *kind = EX_GLIB;
+#ifndef HAVE_ASYNCORE_GLIB
+        *why = "this build has no GLib adapter";
+        return -ENOSYS;
+#endif
+        return 0;
+    }
+    if (!strcmp(name, "uv")) {
+        *kind = EX_UV;
+#ifndef HAVE_ASYNCORE_UV
+        *why = "this build has no libuv adapter";
+        return -ENOSYS;
+#endif
+        return 0;
+    }
+    *why = "expected native, glib or uv";
+    return -EINVAL;
+}
+
+#ifdef HAVE_ASYNCORE_GLIB
+/* The GSource in its default mode: GLib waits on the map's one epoll
+ * descriptor, so thousands of idle channels cost GLib nothing. */
+static int run_glib(ac_map *map)
+{
+    GMainContext *ctx = g_main_context_new();
+    GSource *s = ac_glib_source_new(map, AC_GLIB_AUTO);
+
+    if (!s) {
+        int err = errno;
+        g_main_context_unref(ctx);
+        return -err;
+    }
+    g_main_context_push_thread_default(ctx);
+    g_source_attach(s, ctx);
+    while (ac_map_alive(map))
+        g_main_context_iteration(ctx, TRUE);
+    g_source_destroy(s);
+    g_source_unref(s);
+    g_main_context_pop_thread_default(ctx);
+    g_main_context_unref(ctx);
+    return 0;
+}
+#endif
+
+#ifdef HAVE_ASYNCORE_UV
+static int run_uv(ac_map *map)
+{
+    uv_loop_t loop;
+    ac_uv *a;
+    int r;
+
+    if ((r = uv_loop_init(&loop)) < 0)
+        return r;
+    if (!(a = ac_uv_attach(map, &loop))) {
+        r = -errno;
+        uv_loop_close(&loop);
+        return r;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT); /* until the map is empty */
+    ac_uv_detach(a, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    return uv_loop_close(&loop) == 0 ? 0 : -EBUSY;
+}
+#endif
+
+int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms)
+{
+    ac_loop_opts opts = {.timeout_ms = timeout_ms};
+
+#ifdef HAVE_ASYNCORE_GLIB
+    if (kind == EX_GLIB)
+        return run_glib(map);
+#endif
+#ifdef HAVE_ASYNCORE_UV
+    if (kind == EX_UV)
+        return run_uv(map);
+#endif
+    return ac_loop(map, &opts);
+}
+
+static ac_map **stop_maps;
+static int stop_n;
+
+static void close_everything(void *data)
+{
+    ac_close_all(data, true);
+}
+
+static void *wait_for_signal(void *arg)
+{
+    sigset_t *set = arg;
+    int sig, i;
+
+    if (sigwait(set, &sig) == 0)
+        for (i = 0; i < stop_n; i++)
+            ac_map_call(stop_maps[i], close_everything, stop_maps[i]);
+    return NULL;
+}
+
+void ex_close_maps_on_signals(ac_map **maps, int n)
+{
+    static sigset_t set;
+    pthread_t th;
+    int i;
+
+    stop_maps = calloc((size_t)n, sizeof(*stop_maps));
+    if (!stop_maps)
+        return;
+    for (i = 0; i < n; i++) /* kept valid for the waiter, freed or not */
+        stop_maps[i] = ac_map_ref(maps[i]);
+    stop_n = n;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (pthread_create(&th, NULL, wait_for_signal, &set) == 0)
+        pthread_detach(th);
+}

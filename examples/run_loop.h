@@ -1,0 +1,26 @@
+/* Who runs a map in the examples: ac_loop() itself, a GLib main context or
+ * a libuv loop, one per thread; and SIGINT/SIGTERM ending it all. */
+#ifndef AC_EXAMPLES_RUN_LOOP_H
+#define AC_EXAMPLES_RUN_LOOP_H
+
+#include <asyncore/asyncore.h>
+
+typedef enum { EX_NATIVE, EX_GLIB, EX_UV } ex_loop_kind;
+
+/* "native" | "glib" | "uv", or NULL if this build cannot run it (or the
+ * name is unknown): *why then says which. */
+int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why);
+
+/* Run `map` in the calling thread until it is empty (!ac_map_alive):
+ * ac_loop with waits of `timeout_ms`, a GMainContext of the thread's own
+ * with the map's GSource, or a uv loop of the thread's own. 0 or a
+ * negative errno. */
+int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms);
+
+/* From now on SIGINT and SIGTERM close every channel of the `n` maps
+ * (through ac_map_call, so from any thread), which ends their loops.
+ * Blocks both signals in the calling thread, so call it before creating
+ * other threads: they inherit the mask and a thread of its own waits. */
+void ex_close_maps_on_signals(ac_map **maps, int n);
+
+#endif
