@@ -98,7 +98,7 @@ static void test_one_shot(void)
     t0 = ms_now_f();
     CU_ASSERT_EQUAL(ac_timer_start(&p.t, 60, 0), 0);
     CU_ASSERT_TRUE(ac_timer_active(&p.t));
-    CU_ASSERT(ac_timer_due_in(&p.t) <= 60 && ac_timer_due_in(&p.t) >= 59);
+    CU_ASSERT(ac_timer_due_in(&p.t) <= 60 && ac_timer_due_in(&p.t) > 0);
     CU_ASSERT_TRUE(t_run_until(map, &p.flag, 3000));
     CU_ASSERT(p.at[0] - t0 >= 60.0); /* never early */
     CU_ASSERT(p.at[0] - t0 < 2000.0);
@@ -121,18 +121,17 @@ static void test_one_shot(void)
 /* ---- C-80: a repeating timer stays on its grid ---- */
 
 static double grid_start;
+static uint64_t grid_first; /* the first due, ns (white-box: t->due) */
 static int grid_period, grid_off; /* fires whose next due left the grid */
 
 static void grid_cb(ac_timer *t)
 {
     probe *p = AC_CONTAINER_OF(t, probe, t);
-    double next = ms_now_f() + (double)ac_timer_due_in(t);
-    double phase = next - grid_start;
-    double r = phase - grid_period * (double)(long long)(phase / grid_period + 0.5);
 
-    /* the next due is a multiple of the period from the start (to the
-     * millisecond of due_in's rounding), however late this one ran */
-    if (r > 1.5 || r < -1.5)
+    /* the next due is a whole number of periods after the first, however
+     * late this one ran: lateness never accumulates */
+    if (!ac_timer_active(t) ||
+        (t->due - grid_first) % ((uint64_t)grid_period * 1000000u) != 0)
         grid_off++;
     probe_cb(t);
     if (p->fired == 20)
@@ -151,6 +150,7 @@ static void test_repeat_no_drift(void)
     CU_ASSERT_EQUAL(ac_timer_init(&p.t, map, grid_cb, &p), 0);
     grid_start = ms_now_f();
     CU_ASSERT_EQUAL(ac_timer_start(&p.t, 15, 15), 0);
+    grid_first = p.t.due;
     while (p.fired < 20 && ms_now_f() - grid_start < 5000)
         t_step(map, 100);
     CU_ASSERT_EQUAL(p.fired, 20);
@@ -253,11 +253,11 @@ static void test_timer_keeps_loop_alive(void)
     CU_ASSERT_EQUAL(p.fired, 1);
     CU_ASSERT(ms >= 80 && ms < 1500);
     /* unreferenced: the loop does not wait for it */
-    ac_timer_start(&p.t, 80, 0);
+    ac_timer_start(&p.t, 2000, 0);
     ac_timer_set_ref(&p.t, false);
     ms = t_run_host(map, 3000);
     CU_ASSERT_EQUAL(p.fired, 1);
-    CU_ASSERT(ms < 60);
+    CU_ASSERT(ms < 1000);
     ac_timer_stop(&p.t);
     t_map_done(map);
 }
@@ -268,7 +268,6 @@ static void test_timer_keeps_loop_alive(void)
 
 typedef struct {
     ac_timer t;
-    double due;
     int fires;
     bool stopped;
 } many_t;
@@ -282,10 +281,11 @@ static void many_cb(ac_timer *t)
 
     m->fires++;
     fired_total++;
-    if (m->due < last_due - 1.0) /* deadline order, to the millisecond */
+    /* deadline order: the heap's own key (white-box: a private field), so
+     * a test thread preempted between clock reads cannot blur it */
+    if ((double)m->t.due < last_due)
         order_errors++;
-    if (m->due > last_due)
-        last_due = m->due;
+    last_due = (double)m->t.due;
 }
 
 static void test_hundred_thousand(void)
@@ -304,7 +304,6 @@ static void test_hundred_thousand(void)
     for (i = 0; i < MANY; i++) {
         int ms = rand() % 200;
         ac_timer_init(&m[i].t, map, many_cb, NULL);
-        m[i].due = ms_now_f() + ms;
         CU_ASSERT_EQUAL_FATAL(ac_timer_start(&m[i].t, (uint64_t)ms, 0), 0);
     }
     for (i = 0; i < MANY; i++) { /* stop half of them, in random order */
