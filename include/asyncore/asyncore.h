@@ -538,14 +538,13 @@ typedef void (*ac_timer_cb)(ac_timer *t);
 
 struct ac_timer {            /* the fields are private */
     uint64_t due;            /* ns, CLOCK_MONOTONIC */
-    size_t slot;             /* heap position + 1; 0 when stopped */
-    void (*fire)(ac_timer *t);
+    uint64_t repeat;         /* ns */
     ac_map *map;
     ac_timer_cb cb;
     void *data;
-    uint64_t repeat;         /* ns */
-    unsigned gen;            /* start generation (no refire in one pass) */
-    unsigned flags;
+    uint32_t slot;           /* heap position + 1; 0 when stopped */
+    uint16_t gen;            /* start generation (no refire in one pass) */
+    uint16_t flags;
 };
 
 /* Prepare `t` for `map` (NULL: the default map) with callback `cb` and a

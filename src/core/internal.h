@@ -88,7 +88,7 @@ struct ac_map {
     ac_timer **timers;        /* binary min-heap on due */
     size_t ntimers, timers_cap;
     size_t nref_timers;       /* active timers that keep the loop alive */
-    unsigned timer_gen;       /* bumped by every pass over due timers */
+    uint16_t timer_gen;       /* bumped by every pass over due timers */
     ac_timer starve;          /* paused listeners retry when it fires */
     bool starved;
 

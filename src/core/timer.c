@@ -34,7 +34,7 @@ static bool keeps_alive(const ac_timer *t)
 static void place(ac_map *map, size_t i, ac_timer *t)
 {
     map->timers[i] = t;
-    t->slot = i + 1;
+    t->slot = (uint32_t)(i + 1);
 }
 
 static void sift_up(ac_map *map, size_t i)
@@ -97,6 +97,8 @@ static void heap_remove(ac_map *map, ac_timer *t)
 
 static int heap_insert(ac_map *map, ac_timer *t)
 {
+    if (map->ntimers == UINT32_MAX - 1)
+        return -ENOMEM;
     if (map->ntimers == map->timers_cap) {
         size_t cap = map->timers_cap ? map->timers_cap * 2 : 8;
         ac_timer **p = realloc(map->timers, cap * sizeof(*p));
@@ -124,11 +126,14 @@ int ac__timer_start(ac_map *map, ac_timer *t, uint64_t ms,
 {
     ac__timer_stop(map, t);
     t->map = map;
-    t->fire = fn;
+    t->cb = fn;
+    t->repeat = 0;
     t->flags |= AC__T_INTERNAL;
     t->due = ac__now_ns() + ms * NS_PER_MS;
     return heap_insert(map, t);
 }
+
+static void fire(ac_timer *t);
 
 /* Runs inside a frame (ac__refresh). Each timer due now fires once: one
  * started (or restarted) by a callback during this pass waits for the
@@ -136,7 +141,7 @@ int ac__timer_start(ac_map *map, ac_timer *t, uint64_t ms,
 void ac__timers_run(ac_map *map)
 {
     uint64_t now;
-    unsigned gen;
+    uint16_t gen;
 
     if (!map->ntimers)
         return;
@@ -146,7 +151,10 @@ void ac__timers_run(ac_map *map)
            map->timers[0]->gen != gen) {
         ac_timer *t = map->timers[0];
         heap_remove(map, t);
-        t->fire(t); /* may free t */
+        if (t->flags & AC__T_INTERNAL)
+            t->cb(t);
+        else
+            fire(t); /* may free t */
     }
 }
 
@@ -178,7 +186,7 @@ int ac_map_timeout(const ac_map *map)
 
 /* ---- the public timer ---- */
 
-static void public_fire(ac_timer *t)
+static void fire(ac_timer *t)
 {
     if (t->repeat) {
         /* the next multiple of the period after now: no drift, no burst */
@@ -200,13 +208,13 @@ int ac_timer_init(ac_timer *t, ac_map *map, ac_timer_cb cb, void *data)
         map = ac_map_default();
     if (!map)
         return -ENOMEM;
-    *t = (ac_timer){.map = map, .cb = cb, .data = data, .fire = public_fire};
+    *t = (ac_timer){.map = map, .cb = cb, .data = data};
     return 0;
 }
 
 int ac_timer_start(ac_timer *t, uint64_t timeout_ms, uint64_t repeat_ms)
 {
-    if (!t || !t->map || !t->cb || t->fire != public_fire)
+    if (!t || !t->map || !t->cb || (t->flags & AC__T_INTERNAL))
         return -EINVAL;
     if (timeout_ms > UINT64_MAX / NS_PER_MS / 2 ||
         repeat_ms > UINT64_MAX / NS_PER_MS / 2)
