@@ -155,3 +155,31 @@ void http_client_done(http_client *c)
     free(c->body);
     c->body = NULL;
 }
+
+http_client *http_clients_new(int argc, char **argv, const char *usage,
+                              int *failed)
+{
+    http_client *clients;
+    int i;
+
+    if (argc < 2) {
+        fprintf(stderr, "%s\n", usage);
+        return NULL;
+    }
+    clients = calloc((size_t)argc - 1, sizeof(*clients));
+    for (i = 1; clients && i < argc; i++)
+        if (http_client_init(&clients[i - 1], argv[i]) < 0)
+            *failed = 1;
+    return clients;
+}
+
+void http_clients_report(http_client *clients, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        printf("%s got %zu bytes\n", clients[i].url, clients[i].body_len);
+        http_client_done(&clients[i]);
+    }
+    free(clients);
+}

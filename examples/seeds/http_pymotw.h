@@ -21,4 +21,12 @@ int http_client_init(http_client *c, const char *url);
 /* Release what the client holds (after the loop). */
 void http_client_done(http_client *c);
 
+/* clients = [HttpClient(url) for url in argv[1:]]: NULL after printing
+ * `usage` if there is no URL; *failed is set if one could not start. */
+http_client *http_clients_new(int argc, char **argv, const char *usage,
+                              int *failed);
+/* for c in clients: print(c.url, 'got', len(response_body), 'bytes');
+ * then frees them. */
+void http_clients_report(http_client *clients, int n);
+
 #endif

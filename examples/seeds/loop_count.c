@@ -66,19 +66,11 @@ static void uv_step(uv_idle_t *idle)
 int main(int argc, char **argv)
 {
     seed_loop loop = seed_init(&argc, argv, USAGE);
-    http_client *clients;
-    int i, failed = 0;
+    int failed = 0;
+    http_client *clients = http_clients_new(argc, argv, USAGE, &failed);
 
-    if (argc < 2) {
-        fprintf(stderr, "%s\n", USAGE);
-        return 2;
-    }
-    clients = calloc((size_t)argc - 1, sizeof(*clients));
     if (!clients)
-        return 1;
-    for (i = 1; i < argc; i++)
-        if (http_client_init(&clients[i - 1], argv[i]) < 0)
-            failed = 1;
+        return 2;
 #ifdef HAVE_ASYNCORE_GLIB
     if (loop == SEED_GLIB) {
         GMainLoop *ml = g_main_loop_new(NULL, FALSE);
@@ -103,11 +95,6 @@ int main(int argc, char **argv)
     if (loop == SEED_NATIVE)
         while (step())
             ;
-    for (i = 1; i < argc; i++) {
-        printf("%s got %zu bytes\n", clients[i - 1].url,
-               clients[i - 1].body_len);
-        http_client_done(&clients[i - 1]);
-    }
-    free(clients);
+    http_clients_report(clients, argc - 1);
     return failed;
 }
