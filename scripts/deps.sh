@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install the Debian packages the build and the tests need, if missing.
 set -eu
-pkgs="meson ninja-build pkg-config gcc clang libc6-dev python3 libcunit1-dev
-      libglib2.0-dev libuv1-dev libgtk-4-dev xvfb xauth valgrind"
+pkgs="meson ninja-build pkg-config gcc g++ clang libc6-dev python3
+      libcunit1-dev libglib2.0-dev libuv1-dev libgtk-4-dev xvfb xauth valgrind
+      cmake"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

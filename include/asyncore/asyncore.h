@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * asyncore.h - Python's asyncore in C: channels (dispatchers) over
  * non-blocking descriptors, kept in a map and driven by a loop, one step at a
  * time, or by a host event loop through readiness hooks.
@@ -25,6 +26,7 @@
 extern "C" {
 #endif
 
+/// @cond PRIVATE
 #if defined(__GNUC__) && __GNUC__ >= 4
 #define AC_EXTERN __attribute__((visibility("default")))
 #define AC_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -32,40 +34,45 @@ extern "C" {
 #define AC_EXTERN
 #define AC_PRINTF(f, a)
 #endif
+/// @endcond
 
+/** The library's version, as meson's project version (ac_version()). */
 #define AC_VERSION_MAJOR 0
-#define AC_VERSION_MINOR 1
-#define AC_VERSION_PATCH 0
+#define AC_VERSION_MINOR 2 /**< see AC_VERSION_MAJOR */
+#define AC_VERSION_PATCH 0 /**< see AC_VERSION_MAJOR */
+/** The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define AC_VERSION_NUMBER \
+    (AC_VERSION_MAJOR * 10000 + AC_VERSION_MINOR * 100 + AC_VERSION_PATCH)
 
-/*
+/**
  * Event bits. They have the values of poll(2)'s POLLIN... on Linux (and of
  * GLib's G_IO_IN...), so hosts can usually pass them through unchanged.
  * Interest uses AC_IN, AC_PRI and AC_OUT; readiness may also carry the
  * three condition bits, which are always reported.
  */
 enum {
-    AC_IN = 0x001,   /* readable, or a connection to accept */
-    AC_PRI = 0x002,  /* priority (out-of-band) data */
-    AC_OUT = 0x004,  /* writable, or a connect finished */
-    AC_ERR = 0x008,  /* error condition */
-    AC_HUP = 0x010,  /* hang-up */
-    AC_NVAL = 0x020  /* the descriptor is not open */
+    AC_IN = 0x001,   /**< readable, or a connection to accept */
+    AC_PRI = 0x002,  /**< priority (out-of-band) data */
+    AC_OUT = 0x004,  /**< writable, or a connect finished */
+    AC_ERR = 0x008,  /**< error condition */
+    AC_HUP = 0x010,  /**< hang-up */
+    AC_NVAL = 0x020  /**< the descriptor is not open */
 };
 
-/* Shorthands for ac_set_interest(). AC_READ includes AC_PRI, as Python's
+/** Shorthands for ac_set_interest(). AC_READ includes AC_PRI, as Python's
  * poll() loop registers POLLPRI with POLLIN for a readable channel. */
 #define AC_READ (AC_IN | AC_PRI)
-#define AC_WRITE AC_OUT
+#define AC_WRITE AC_OUT /**< see AC_READ */
 
-/* Polling backends a map can use. */
+/** Polling backends a map can use. */
 typedef enum {
-    AC_BACKEND_DEFAULT = 0, /* epoll on Linux, else poll */
-    AC_BACKEND_SELECT,      /* select(2); refuses fds >= FD_SETSIZE (-ERANGE) */
-    AC_BACKEND_POLL,        /* poll(2) */
-    AC_BACKEND_EPOLL        /* epoll(7), Linux only */
+    AC_BACKEND_DEFAULT = 0, /**< epoll on Linux, else poll */
+    AC_BACKEND_SELECT,      /**< select(2); refuses fds >= FD_SETSIZE (-ERANGE) */
+    AC_BACKEND_POLL,        /**< poll(2) */
+    AC_BACKEND_EPOLL        /**< epoll(7), Linux only */
 } ac_backend;
 
-/* Log levels, Python's log_info "type" argument. */
+/** Log levels, Python's log_info "type" argument. */
 typedef enum {
     AC_LOG_DEBUG = 0,
     AC_LOG_INFO,
@@ -73,12 +80,17 @@ typedef enum {
     AC_LOG_ERROR
 } ac_log_level;
 
+/** A socket map (Python's socket_map): the channels of one loop. Opaque;
+ * one thread at a time, except ac_map_call(). */
 typedef struct ac_map ac_map;
+/** A channel; see struct ac_dispatcher. */
 typedef struct ac_dispatcher ac_dispatcher;
+/** A channel's behaviour; see struct ac_dispatcher_class. */
 typedef struct ac_dispatcher_class ac_dispatcher_class;
+/** A layer's I/O operations; see struct ac_io_ops. */
 typedef struct ac_io_ops ac_io_ops;
 
-/*
+/**
  * The behaviour of a channel: Python's dispatcher methods as a const table.
  * Any NULL entry is looked up in `parent`, and when no class in the chain
  * has it, the base behaviour (ac_base_class) applies:
@@ -100,62 +112,64 @@ typedef struct ac_io_ops ac_io_ops;
  * (e.g. ac_base_class.handle_close(d)); library classes fill every entry.
  */
 struct ac_dispatcher_class {
-    const char *name;                   /* shown by ac_repr() and in logs */
-    const ac_dispatcher_class *parent;  /* NULL: the base class */
+    const char *name;                   /**< shown by ac_repr() and in logs */
+    const ac_dispatcher_class *parent;  /**< NULL: the base class */
 
-    bool (*readable)(ac_dispatcher *d);
-    bool (*writable)(ac_dispatcher *d);
+    bool (*readable)(ac_dispatcher *d); /**< wait for reading? (pulled) */
+    bool (*writable)(ac_dispatcher *d); /**< wait for writing? (pulled) */
 
-    void (*handle_read)(ac_dispatcher *d);
-    void (*handle_write)(ac_dispatcher *d);
-    void (*handle_expt)(ac_dispatcher *d);
-    void (*handle_connect)(ac_dispatcher *d);
-    void (*handle_accept)(ac_dispatcher *d);
-    /* `fd` is a new non-blocking, close-on-exec connected socket that the
+    void (*handle_read)(ac_dispatcher *d);    /**< data or EOF to read */
+    void (*handle_write)(ac_dispatcher *d);   /**< room to write */
+    void (*handle_expt)(ac_dispatcher *d);    /**< out-of-band data */
+    void (*handle_connect)(ac_dispatcher *d); /**< a connect completed */
+    void (*handle_accept)(ac_dispatcher *d);  /**< connections to accept */
+    /** `fd` is a new non-blocking, close-on-exec connected socket that the
      * handler now owns (adopt it with ac_set_socket() or close it). */
     void (*handle_accepted)(ac_dispatcher *d, int fd,
                             const struct sockaddr *addr, socklen_t addrlen);
-    void (*handle_close)(ac_dispatcher *d);
-    /* `err` is a positive errno; `where` names the operation ("connect",
+    void (*handle_close)(ac_dispatcher *d); /**< the peer closed */
+    /** `err` is a positive errno; `where` names the operation ("connect",
      * "recv", "send", "accept", "watch", ...). */
     void (*handle_error)(ac_dispatcher *d, int err, const char *where);
 
-    /* Called exactly once after ac_close(), when no handler frame can still
+    /** Called exactly once after ac_close(), when no handler frame can still
      * touch the channel: the place to free the struct that embeds it. */
     void (*destroy)(ac_dispatcher *d);
 };
 
-/*
+/**
  * A channel. Embed it in your own struct (anywhere; see AC_CONTAINER_OF)
  * and initialise it with ac_dispatcher_init(). The fields are private: use
  * the accessor functions below. The struct is public only so that its size
  * is known to the compiler.
  */
 struct ac_dispatcher {
+    /// @cond PRIVATE
     const ac_dispatcher_class *klass;
     ac_map *map;
     int fd;
     unsigned flags;
-    unsigned interest;   /* declared interest */
-    unsigned watched;    /* interest the backend and host currently have */
-    uint64_t epoch;      /* map epoch when the channel joined the map */
-    int slot;            /* backend-private index */
+    unsigned interest;   /**< declared interest */
+    unsigned watched;    /**< interest the backend and host currently have */
+    uint64_t epoch;      /**< map epoch when the channel joined the map */
+    int slot;            /**< backend-private index */
     socklen_t addrlen;
-    ac_dispatcher *prev, *next; /* pulled-interest list, or pending destroys */
-    void *host_data;     /* for the host adapter (ac_get_host_data) */
-    void (*release)(ac_dispatcher *d); /* frees what a library class holds */
-    const ac_io_ops *io; /* I/O operations (ac_set_io) */
+    ac_dispatcher *prev, *next; /**< pulled-interest list, or pending destroys */
+    void *host_data;     /**< for the host adapter (ac_get_host_data) */
+    void (*release)(ac_dispatcher *d); /**< frees what a library class holds */
+    const ac_io_ops *io; /**< I/O operations (ac_set_io) */
     void *io_data;
-    unsigned pending;    /* readiness held above the descriptor */
+    unsigned pending;    /**< readiness held above the descriptor */
     struct sockaddr_storage addr;
+    /// @endcond
 };
 
-/* Recover the struct that embeds a channel:
+/** Recover the struct that embeds a channel:
  *   struct conn *c = AC_CONTAINER_OF(d, struct conn, base); */
 #define AC_CONTAINER_OF(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-/* The base class, with every entry filled in: call its functions to chain
+/** The base class, with every entry filled in: call its functions to chain
  * to the base behaviour from your own handlers. */
 AC_EXTERN extern const ac_dispatcher_class ac_base_class;
 
@@ -163,48 +177,53 @@ AC_EXTERN extern const ac_dispatcher_class ac_base_class;
 /* Maps                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Create an empty map using `backend`. NULL with errno EINVAL (unknown
+/** Create an empty map using `backend`. NULL with errno EINVAL (unknown
  * backend), ENOSYS (backend not available here) or ENOMEM. */
 AC_EXTERN ac_map *ac_map_new(ac_backend backend);
 
-/* Python's socket_map: created on first use with the default backend.
+/** Python's socket_map: created on first use with the default backend.
  * NULL with errno ENOMEM if it cannot be created. Not thread-safe on
  * first call. Functions below that take a map use this one when given
  * NULL, except ac_map_free(). */
 AC_EXTERN ac_map *ac_map_default(void);
 
-/* Run the calls still queued (ac_map_call), close every channel (as
+/** Run the calls still queued (ac_map_call), close every channel (as
  * ac_close_all(map, true)), stop every timer, detach the host hooks and
  * free the map (its struct goes with the last ac_map_ref() reference).
  * -EBUSY from inside a handler of this map, -EINVAL for NULL. Freeing the
  * default map is allowed; ac_map_default() then makes a new one. */
 AC_EXTERN int ac_map_free(ac_map *map);
 
-/* Number of channels in the map. */
+/** Number of channels in the map. */
 AC_EXTERN size_t ac_map_count(const ac_map *map);
 
-/* The channel registered for `fd`, or NULL. */
+/** The channel registered for `fd`, or NULL. */
 AC_EXTERN ac_dispatcher *ac_map_get(const ac_map *map, int fd);
 
-/* Switch backend, moving every channel's interest over. Not from a handler
+/** Switch backend, moving every channel's interest over. Not from a handler
  * (-EBUSY). -ERANGE if the select backend cannot hold a descriptor in use. */
 AC_EXTERN int ac_map_set_backend(ac_map *map, ac_backend backend);
+/** The map's backend (never AC_BACKEND_DEFAULT for a map). */
 AC_EXTERN ac_backend ac_map_get_backend(const ac_map *map);
-/* "select", "poll" or "epoll". */
+/** "select", "poll" or "epoll". */
 AC_EXTERN const char *ac_backend_name(ac_backend backend);
 
-/* Python's close_all(): close every channel. Errors other than EBADF are
+/** Python's close_all(): close every channel. Errors other than EBADF are
  * returned (the first one) unless `ignore_all`; every channel is closed
  * and the map is empty either way. May be called from a handler. */
 AC_EXTERN int ac_close_all(ac_map *map, bool ignore_all);
 
-/* Logging: Python's log()/log_info(). Messages below the map's level
+/** Logging: Python's log()/log_info(). Messages below the map's level
  * (default AC_LOG_WARNING) are dropped; the rest go to `fn` (default:
  * "level: message" on stderr). `msg` has no trailing newline. */
 typedef void (*ac_log_fn)(ac_map *map, ac_log_level level, const char *msg,
                           void *data);
+/** Send the map's log lines to `fn` with `data` (NULL: the default). */
 AC_EXTERN void ac_map_set_log(ac_map *map, ac_log_fn fn, void *data);
+/** Drop log lines below `level`. */
 AC_EXTERN void ac_map_set_log_level(ac_map *map, ac_log_level level);
+/** Python's log_info(message, type), printf-style, through the channel's
+ * map. */
 AC_EXTERN void ac_log_info(ac_dispatcher *d, ac_log_level level,
                            const char *fmt, ...) AC_PRINTF(3, 4);
 
@@ -212,7 +231,7 @@ AC_EXTERN void ac_log_info(ac_dispatcher *d, ac_log_level level,
 /* Loop                                                               */
 /* ------------------------------------------------------------------ */
 
-/* One iteration (Python's loop(count=1)): run due timers, ask pulled
+/** One iteration (Python's loop(count=1)): run due timers, ask pulled
  * channels their predicates, wait up to `timeout_ms` (-1: no limit, 0: do
  * not block; shortened to the next timer) and dispatch. Returns the number
  * of events dispatched, 0 at once for an empty map (!ac_map_alive()), or a
@@ -220,19 +239,20 @@ AC_EXTERN void ac_log_info(ac_dispatcher *d, ac_log_level level,
  * interrupted after ac_loop_stop(). EINTR is otherwise retried. */
 AC_EXTERN int ac_poll_once(ac_map *map, int timeout_ms);
 
+/** How ac_loop() runs (Python's loop() arguments). */
 typedef struct ac_loop_opts {
-    int timeout_ms;     /* per wait; Python's default is 30 s (30000) */
-    int count;          /* iterations; <= 0 runs until the map is empty */
-    ac_backend backend; /* AC_BACKEND_DEFAULT keeps the map's backend */
+    int timeout_ms;     /**< per wait; Python's default is 30 s (30000) */
+    int count;          /**< iterations; <= 0 runs until the map is empty */
+    ac_backend backend; /**< AC_BACKEND_DEFAULT keeps the map's backend */
 } ac_loop_opts;
 
-/* Python's loop(): iterate until the map is empty (no channel, no active
+/** Python's loop(): iterate until the map is empty (no channel, no active
  * referenced timer, no queued call: ac_map_alive()), `count` iterations
  * ran, or ac_loop_stop() was called. `opts` may be NULL (30 s,
  * unlimited). Returns 0 or the negative errno of a failed iteration. */
 AC_EXTERN int ac_loop(ac_map *map, const ac_loop_opts *opts);
 
-/* Make ac_loop() return after the current iteration; an interrupted wait
+/** Make ac_loop() return after the current iteration; an interrupted wait
  * returns at once. Async-signal-safe: meant for SIGINT/SIGTERM handlers. */
 AC_EXTERN void ac_loop_stop(ac_map *map);
 
@@ -240,7 +260,7 @@ AC_EXTERN void ac_loop_stop(ac_map *map);
 /* Readiness hooks: the contract with a host event loop               */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * watch(data, d, fd, events): a channel joined the map, or its interest
  *   changed. Events may be 0 (keep the fd but wait for nothing): a channel
  *   with pulled interest joins with 0 and gets its interest at the next
@@ -259,16 +279,18 @@ AC_EXTERN void ac_loop_stop(ac_map *map);
  * does not keep a loop alive (ac_map_alive() does).
  */
 typedef struct ac_hooks {
+    /** A channel joined or its interest changed (see above). */
     int (*watch)(void *data, ac_dispatcher *d, int fd, unsigned events);
+    /** A channel leaves; its fd is still open (see above). */
     void (*unwatch)(void *data, ac_dispatcher *d, int fd);
-    void *data;
-    /* Optional: these hooks are no longer used (replaced, removed, or the
+    void *data; /**< passed to every hook */
+    /** Optional: these hooks are no longer used (replaced, removed, or the
      * map is being freed); called after the last unwatch. The host must
      * not call into the map from then on. */
     void (*detached)(void *data);
 } ac_hooks;
 
-/* Install hooks (copied) and call watch for every channel; NULL detaches,
+/** Install hooks (copied) and call watch for every channel; NULL detaches,
  * calling unwatch for every channel and then the old hooks' detached.
  * Channels stay in the map; without hooks the map's own backend waits for
  * them again. A host that waits on ac_map_backend_fd() instead passes
@@ -278,7 +300,7 @@ typedef struct ac_hooks {
  * from a handler. */
 AC_EXTERN int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks);
 
-/* Start a host iteration: run what is due (deadlines), evaluate pulled
+/** Start a host iteration: run what is due (deadlines), evaluate pulled
  * predicates, push interest changes, dispatch channels with pending
  * readiness, run pending destroys. Readiness dispatched afterwards reaches
  * only channels that were in the map at this call. Returns the number of
@@ -286,12 +308,12 @@ AC_EXTERN int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks);
  * inside this call. */
 AC_EXTERN int ac_map_refresh(ac_map *map);
 
-/* Deliver readiness `revents` (AC_* bits) for `fd`. Returns 1 if a channel
+/** Deliver readiness `revents` (AC_* bits) for `fd`. Returns 1 if a channel
  * handled it, 0 if none was due (no channel on that fd, or one that joined
  * after the last ac_map_refresh()), or a negative errno. */
 AC_EXTERN int ac_map_dispatch(ac_map *map, int fd, unsigned revents);
 
-/* The epoll descriptor of a map on the epoll backend: a host may watch this
+/** The epoll descriptor of a map on the epoll backend: a host may watch this
  * one fd for the whole map (installing hooks with watch and unwatch NULL),
  * call ac_map_refresh() before it sleeps, and ac_map_dispatch_ready() when
  * the fd is readable or ac_map_timeout() ran out. (ac_poll_once(map, 0)
@@ -299,13 +321,13 @@ AC_EXTERN int ac_map_dispatch(ac_map *map, int fd, unsigned revents);
  * backends. */
 AC_EXTERN int ac_map_backend_fd(const ac_map *map);
 
-/* For a host waiting on ac_map_backend_fd(): collect what the map's
+/** For a host waiting on ac_map_backend_fd(): collect what the map's
  * backend has ready, without waiting and without refreshing, and dispatch
  * it. Returns the number of events dispatched, or a negative errno:
  * -EBUSY from a handler or when per-fd hooks are installed. */
 AC_EXTERN int ac_map_dispatch_ready(ac_map *map);
 
-/* Milliseconds until the map needs ac_map_refresh() even if no descriptor
+/** Milliseconds until the map needs ac_map_refresh() even if no descriptor
  * becomes ready (a lingering close expiring, a paused listener retrying),
  * 0 while a channel has pending readiness (see "Layers" below), or -1 if
  * nothing is due. A host must cap its wait with it: ac_map_refresh()
@@ -313,15 +335,16 @@ AC_EXTERN int ac_map_dispatch_ready(ac_map *map);
  * (the data already sits above them). */
 AC_EXTERN int ac_map_timeout(const ac_map *map);
 
-/* Per-channel pointer for the host adapter's own bookkeeping. */
+/** Per-channel pointer for the host adapter's own bookkeeping. */
 AC_EXTERN void *ac_get_host_data(const ac_dispatcher *d);
+/** Set the pointer ac_get_host_data() returns. */
 AC_EXTERN void ac_set_host_data(ac_dispatcher *d, void *data);
 
 /* ------------------------------------------------------------------ */
 /* Channels                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Prepare `d` with behaviour `klass` (NULL: the base class) for `map`
+/** Prepare `d` with behaviour `klass` (NULL: the base class) for `map`
  * (NULL: the default map). The channel joins the map when it gets a
  * descriptor. -EINVAL for NULL d, -ENOMEM if the default map cannot be
  * made. */
@@ -329,13 +352,13 @@ AC_EXTERN int ac_dispatcher_init(ac_dispatcher *d,
                                  const ac_dispatcher_class *klass,
                                  ac_map *map);
 
-/* Python's create_socket(): a non-blocking, close-on-exec socket of
+/** Python's create_socket(): a non-blocking, close-on-exec socket of
  * `family` (AF_INET, AF_INET6, AF_UNIX) and `type` (SOCK_STREAM, ...),
  * added to the map. -EISCONN if the channel already has one, -EBADF if it
  * was closed, or the errno of socket(2). */
 AC_EXTERN int ac_create_socket(ac_dispatcher *d, int family, int type);
 
-/* Python's set_socket() / dispatcher(sock): adopt `fd` (the channel owns
+/** Python's set_socket() / dispatcher(sock): adopt `fd` (the channel owns
  * it from now on and closes it), make it non-blocking and add it to the
  * map. A connected socket is marked connected (addr = its peer); a
  * listening one is marked accepting. On error the caller keeps the fd:
@@ -343,7 +366,7 @@ AC_EXTERN int ac_create_socket(ac_dispatcher *d, int family, int type);
  * fd >= FD_SETSIZE), -EISCONN, -EBADF. */
 AC_EXTERN int ac_set_socket(ac_dispatcher *d, int fd);
 
-/* Python's file_dispatcher: duplicate `fd` (the caller keeps its own),
+/** Python's file_dispatcher: duplicate `fd` (the caller keeps its own),
  * make it non-blocking and add the copy to the map, connected from the
  * start. ac_send/ac_recv then use write/read. For pipes, ttys, and also
  * regular files and devices that epoll (and libuv) refuse to wait on:
@@ -354,18 +377,18 @@ AC_EXTERN int ac_set_socket(ac_dispatcher *d, int fd);
  * never waits again while it stays readable. */
 AC_EXTERN int ac_file_dispatcher(ac_dispatcher *d, int fd);
 
-/* Python's set_reuse_addr(): SO_REUSEADDR on the socket. */
+/** Python's set_reuse_addr(): SO_REUSEADDR on the socket. */
 AC_EXTERN int ac_set_reuse_addr(ac_dispatcher *d);
 
-/* Python's bind(): also records `addr` as the channel's address. */
+/** Python's bind(): also records `addr` as the channel's address. */
 AC_EXTERN int ac_bind(ac_dispatcher *d, const struct sockaddr *addr,
                       socklen_t addrlen);
 
-/* Python's listen(): marks the channel accepting. A listening channel is
+/** Python's listen(): marks the channel accepting. A listening channel is
  * never waited on for writing. */
 AC_EXTERN int ac_listen(ac_dispatcher *d, int backlog);
 
-/* Python's connect(): starts a connection. 0 when it is in progress
+/** Python's connect(): starts a connection. 0 when it is in progress
  * (handle_connect follows on the first read or write event) or completed
  * at once (handle_connect has then already run: the channel may even be
  * closed); -EINVAL on a listening channel, -EISCONN / -EALREADY when
@@ -374,27 +397,27 @@ AC_EXTERN int ac_listen(ac_dispatcher *d, int backlog);
 AC_EXTERN int ac_connect(ac_dispatcher *d, const struct sockaddr *addr,
                          socklen_t addrlen);
 
-/* Python's accept(): a new non-blocking, close-on-exec fd owned by the
+/** Python's accept(): a new non-blocking, close-on-exec fd owned by the
  * caller, with the peer address if `addr` is not NULL. -EAGAIN stands for
  * Python's None: nothing to accept (EAGAIN, EWOULDBLOCK, ECONNABORTED);
  * any other negative errno is a real error. No callback is made. */
 AC_EXTERN int ac_accept(ac_dispatcher *d, struct sockaddr_storage *addr,
                         socklen_t *addrlen);
 
-/* Python's send(): the number of bytes sent (0 when the socket would
+/** Python's send(): the number of bytes sent (0 when the socket would
  * block). A disconnect (ECONNRESET, EPIPE, ENOTCONN, ESHUTDOWN,
  * ECONNABORTED) calls handle_close, any other failure calls handle_error,
  * and the negative errno is returned: the channel may then be closed. Never
  * raises SIGPIPE. -EBADF on a closed channel, with no callback. */
 AC_EXTERN ssize_t ac_send(ac_dispatcher *d, const void *buf, size_t len);
 
-/* Python's recv(): bytes received (> 0); 0 when the peer closed, after
+/** Python's recv(): bytes received (> 0); 0 when the peer closed, after
  * handle_close was called; -EAGAIN when nothing is available (not an
  * error, no callback). Other failures are reported as ac_send() does and
  * returned as a negative errno. -EINVAL for len 0. */
 AC_EXTERN ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len);
 
-/* Python's close(): unwatch in the host, remove from the map, close the
+/** Python's close(): unwatch in the host, remove from the map, close the
  * descriptor, all at once; destroy runs when no handler can still touch
  * the channel (at once outside handlers). Never call with a freed channel.
  * A second close returns -EBADF and does nothing. Otherwise 0 or the
@@ -402,7 +425,7 @@ AC_EXTERN ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len);
  * called from a handler. */
 AC_EXTERN int ac_close(ac_dispatcher *d);
 
-/* A lingering close, for a channel whose last words must reach a peer that
+/** A lingering close, for a channel whose last words must reach a peer that
  * may still be sending: closing a socket with unread input makes the kernel
  * send a reset, which can destroy data not yet read by the peer. This
  * shuts down writing (the peer sees EOF after everything sent so far), then
@@ -415,7 +438,7 @@ AC_EXTERN int ac_close(ac_dispatcher *d);
 AC_EXTERN int ac_close_lingering(ac_dispatcher *d, int timeout_ms,
                                  size_t max_bytes);
 
-/* Interest. By default a channel's interest is pulled: its readable() and
+/** Interest. By default a channel's interest is pulled: its readable() and
  * writable() are asked before each wait, as in Python. ac_set_interest()
  * declares it instead (AC_READ, AC_WRITE or both, or 0), after which the
  * predicates are never called: an idle declared channel costs nothing per
@@ -424,33 +447,38 @@ AC_EXTERN int ac_close_lingering(ac_dispatcher *d, int timeout_ms,
  * goes back to the predicates. -EINVAL for bits other than AC_IN, AC_PRI,
  * AC_OUT; -EBADF on a closed channel. May be called from a handler. */
 AC_EXTERN int ac_set_interest(ac_dispatcher *d, unsigned events);
+/** Back to pulled interest: see ac_set_interest(). */
 AC_EXTERN int ac_pull_interest(ac_dispatcher *d);
 
-/* Call the channel's (inherited) handlers, as the loop would. Useful to
+/** Call the channel's (inherited) handlers, as the loop would. Useful to
  * chain or to drive a channel by hand. */
 AC_EXTERN void ac_handle_close(ac_dispatcher *d);
+/** The channel's handle_error(err, where); see ac_handle_close(). */
 AC_EXTERN void ac_handle_error(ac_dispatcher *d, int err, const char *where);
 
-/* State, as Python's attributes. */
-AC_EXTERN int ac_fileno(const ac_dispatcher *d);      /* -1 when closed */
-AC_EXTERN bool ac_connected(const ac_dispatcher *d);
-AC_EXTERN bool ac_accepting(const ac_dispatcher *d);
-AC_EXTERN bool ac_connecting(const ac_dispatcher *d);
-AC_EXTERN bool ac_closed(const ac_dispatcher *d);
+/** State, as Python's attributes. */
+AC_EXTERN int ac_fileno(const ac_dispatcher *d);      /**< -1 when closed */
+AC_EXTERN bool ac_connected(const ac_dispatcher *d);  /**< Python's connected */
+AC_EXTERN bool ac_accepting(const ac_dispatcher *d);  /**< Python's accepting */
+AC_EXTERN bool ac_connecting(const ac_dispatcher *d); /**< connect under way */
+AC_EXTERN bool ac_closed(const ac_dispatcher *d);     /**< ac_close() ran */
+/** The map the channel belongs to. */
 AC_EXTERN ac_map *ac_dispatcher_get_map(const ac_dispatcher *d);
+/** The name of its class (the first named one up the parent chain). */
 AC_EXTERN const char *ac_class_name(const ac_dispatcher *d);
 
-/* Python's addr: the address given to bind/connect, or the peer of an
+/** Python's addr: the address given to bind/connect, or the peer of an
  * adopted socket. -ENOTCONN if there is none. */
 AC_EXTERN int ac_get_addr(const ac_dispatcher *d, struct sockaddr_storage *addr,
                           socklen_t *addrlen);
-/* getsockname/getpeername of the open socket. */
+/** getsockname/getpeername of the open socket. */
 AC_EXTERN int ac_getsockname(const ac_dispatcher *d,
                              struct sockaddr_storage *addr, socklen_t *addrlen);
+/** getpeername of the open socket; see ac_getsockname(). */
 AC_EXTERN int ac_getpeername(const ac_dispatcher *d,
                              struct sockaddr_storage *addr, socklen_t *addrlen);
 
-/* Python's repr(): "<NAME listening|connected ADDR at 0xPTR>" into buf
+/** Python's repr(): "<NAME listening|connected ADDR at 0xPTR>" into buf
  * (always terminated). Returns buf. */
 AC_EXTERN const char *ac_repr(const ac_dispatcher *d, char *buf, size_t size);
 
@@ -458,63 +486,66 @@ AC_EXTERN const char *ac_repr(const ac_dispatcher *d, char *buf, size_t size);
 /* Addresses                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Resolve `host` (name or numeric; NULL or "" = any address of `family`,
+/** Resolve `host` (name or numeric; NULL or "" = any address of `family`,
  * or loopback if `passive` is false) and numeric `port` with getaddrinfo
  * (which may block). `family` AF_UNSPEC takes the first result. */
 AC_EXTERN int ac_resolve(const char *host, int port, int family, bool passive,
                          struct sockaddr_storage *addr, socklen_t *addrlen);
 
-/* "127.0.0.1:80", "[::1]:80" or a unix path, into buf (always
+/** "127.0.0.1:80", "[::1]:80" or a unix path, into buf (always
  * terminated). Returns buf. */
 AC_EXTERN const char *ac_addr_string(const struct sockaddr *addr,
                                      socklen_t addrlen, char *buf, size_t size);
 
-/* The port of an AF_INET/AF_INET6 address, or -1. */
+/** The port of an AF_INET/AF_INET6 address, or -1. */
 AC_EXTERN int ac_addr_port(const struct sockaddr *addr);
 
-/* Room for any ac_addr_string() result. */
+/** Room for any ac_addr_string() result. */
 #define AC_ADDRSTRLEN 128
 
 /* ------------------------------------------------------------------ */
 /* dispatcher_with_send                                               */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Python's dispatcher_with_send: ac_with_send() queues bytes and sends
  * them in order as the socket accepts them. Its interest is declared
  * (read always; write while connecting or while bytes wait). Extend it by
  * naming &ac_with_send_class as your class's parent; embed the struct.
  */
 typedef struct ac_dispatcher_with_send {
-    ac_dispatcher base;
-    char *out;              /* private */
+    ac_dispatcher base; /**< the channel */
+    /// @cond PRIVATE
+    char *out;
     size_t out_off, out_len, out_cap;
+    /// @endcond
 } ac_dispatcher_with_send;
 
+/** The dispatcher_with_send class, a parent for your own. */
 AC_EXTERN extern const ac_dispatcher_class ac_with_send_class;
 
-/* ac_dispatcher_init() for a with_send channel; `klass` should have
+/** ac_dispatcher_init() for a with_send channel; `klass` should have
  * ac_with_send_class in its parent chain (NULL: ac_with_send_class). */
 AC_EXTERN int ac_with_send_init(ac_dispatcher_with_send *w,
                                 const ac_dispatcher_class *klass, ac_map *map);
 
-/* Queue `len` bytes (copied) and try to send at once. 0, or -ENOMEM
+/** Queue `len` bytes (copied) and try to send at once. 0, or -ENOMEM
  * (nothing queued), -EBADF on a closed channel, or the negative errno of a
  * failed send (reported to the channel as ac_send() does). */
 AC_EXTERN int ac_with_send(ac_dispatcher_with_send *w, const void *buf,
                            size_t len);
 
-/* Bytes queued and not yet sent. */
+/** Bytes queued and not yet sent. */
 AC_EXTERN size_t ac_with_send_pending(const ac_dispatcher_with_send *w);
 
-/* Python's initiate_send(): send what the socket accepts now. */
+/** Python's initiate_send(): send what the socket accepts now. */
 AC_EXTERN int ac_with_send_flush(ac_dispatcher_with_send *w);
 
 /* ------------------------------------------------------------------ */
 /* Timers                                                             */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * A timer of a map: embedded in your own struct like a channel, one-shot
  * or repeating, on the monotonic clock with millisecond resolution. It
  * never fires early; a repeating timer keeps its period (due times are
@@ -534,37 +565,44 @@ AC_EXTERN int ac_with_send_flush(ac_dispatcher_with_send *w);
  * map with no channels but an active referenced timer waits for it.
  */
 typedef struct ac_timer ac_timer;
+/** What a timer calls when it fires. */
 typedef void (*ac_timer_cb)(ac_timer *t);
 
-struct ac_timer {            /* the fields are private */
-    uint64_t due;            /* ns, CLOCK_MONOTONIC */
-    uint64_t repeat;         /* ns */
+/** A timer: embed it and use the functions below; the fields are private
+ * (public only so that its size is known). */
+struct ac_timer {
+    /// @cond PRIVATE
+    uint64_t due;            /**< ns, CLOCK_MONOTONIC */
+    uint64_t repeat;         /**< ns */
     ac_map *map;
     ac_timer_cb cb;
     void *data;
-    uint32_t slot;           /* heap position + 1; 0 when stopped */
-    uint16_t gen;            /* start generation (no refire in one pass) */
+    uint32_t slot;           /**< heap position + 1; 0 when stopped */
+    uint16_t gen;            /**< start generation (no refire in one pass) */
     uint16_t flags;
+    /// @endcond
 };
 
-/* Prepare `t` for `map` (NULL: the default map) with callback `cb` and a
+/** Prepare `t` for `map` (NULL: the default map) with callback `cb` and a
  * user pointer (ac_timer_data). -EINVAL, -ENOMEM (no default map). */
 AC_EXTERN int ac_timer_init(ac_timer *t, ac_map *map, ac_timer_cb cb,
                             void *data);
-/* Fire after `timeout_ms`, then every `repeat_ms` if it is not 0.
+/** Fire after `timeout_ms`, then every `repeat_ms` if it is not 0.
  * Restarts an active timer. 0, -EINVAL (not initialised), -ENOMEM. */
 AC_EXTERN int ac_timer_start(ac_timer *t, uint64_t timeout_ms,
                              uint64_t repeat_ms);
-/* Stop it; harmless when stopped. The struct may be freed afterwards. */
+/** Stop it; harmless when stopped. The struct may be freed afterwards. */
 AC_EXTERN int ac_timer_stop(ac_timer *t);
+/** Started and not yet fired (or repeating) and not stopped. */
 AC_EXTERN bool ac_timer_active(const ac_timer *t);
-/* Milliseconds until it fires (rounded up; 0 if due or stopped). */
+/** Milliseconds until it fires (rounded up; 0 if due or stopped). */
 AC_EXTERN uint64_t ac_timer_due_in(const ac_timer *t);
+/** The user pointer given to ac_timer_init(). */
 AC_EXTERN void *ac_timer_data(const ac_timer *t);
-/* Whether the active timer keeps the loop alive (default true). */
+/** Whether the active timer keeps the loop alive (default true). */
 AC_EXTERN void ac_timer_set_ref(ac_timer *t, bool ref);
 
-/* True while the loop has something to run for: a channel, an active
+/** True while the loop has something to run for: a channel, an active
  * referenced timer, or a queued call. ac_loop() runs while it is true;
  * host adapters keep their loop alive by it. */
 AC_EXTERN bool ac_map_alive(const ac_map *map);
@@ -573,7 +611,7 @@ AC_EXTERN bool ac_map_alive(const ac_map *map);
 /* Calls from other threads                                           */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * ac_map_call(map, fn, data) is the one thread-safe entry of a map (the
  * medusa/Zope select_trigger's pull_trigger(thunk), g_main_context_invoke,
  * uv_async_send without the coalescing): fn(data) runs later in the
@@ -595,14 +633,17 @@ AC_EXTERN bool ac_map_alive(const ac_map *map);
  * everything at once and the struct itself goes with the last reference.
  */
 AC_EXTERN int ac_map_call(ac_map *map, void (*fn)(void *data), void *data);
+/** Keep the map's memory (not its channels) valid; returns `map`. */
 AC_EXTERN ac_map *ac_map_ref(ac_map *map);
+/** Drop a reference of ac_map_ref(); the last one (ac_map_free() drops
+ * the owner's) frees the struct. */
 AC_EXTERN void ac_map_unref(ac_map *map);
 
 /* ------------------------------------------------------------------ */
 /* Layers                                                             */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * What a layer between a channel and its descriptor plugs in with (the
  * library's file_dispatcher and lingering close use it; a TLS layer is
  * its main purpose). Three mechanisms, and nothing else:
@@ -631,50 +672,64 @@ AC_EXTERN void ac_map_unref(ac_map *map);
  * coalesces the pushes of one handler into one send this way.
  */
 struct ac_io_ops {
-    const char *name;
+    const char *name; /**< for logs */
+    /** Bytes taken, 0 if none could be, -EAGAIN, or a negative errno. */
     ssize_t (*send)(ac_dispatcher *d, const void *buf, size_t len);
+    /** Bytes read, 0 at end of stream, -EAGAIN, or a negative errno. */
     ssize_t (*recv)(ac_dispatcher *d, void *buf, size_t len);
+    /** Stop writing (lingering close); NULL: cannot half-close. */
     int (*shutdown)(ac_dispatcher *d);
+    /** The channel closes, its fd is still open: free the layer. */
     void (*close)(ac_dispatcher *d);
 };
 
-/* send(MSG_NOSIGNAL) and recv(2) on the channel's socket. */
+/** send(MSG_NOSIGNAL) and recv(2) on the channel's socket. */
 AC_EXTERN extern const ac_io_ops ac_socket_io;
 
-/* Replace the channel's I/O operations (NULL: ac_socket_io) and the
+/** Replace the channel's I/O operations (NULL: ac_socket_io) and the
  * layer's `data` (ac_get_io_data). -EBADF on a closed channel. */
 AC_EXTERN int ac_set_io(ac_dispatcher *d, const ac_io_ops *io, void *data);
+/** The channel's I/O operations. */
 AC_EXTERN const ac_io_ops *ac_get_io(const ac_dispatcher *d);
+/** The layer's pointer given to ac_set_io(). */
 AC_EXTERN void *ac_get_io_data(const ac_dispatcher *d);
 
-/* Mark the channel ready for `events` (AC_IN, AC_PRI, AC_OUT) whatever
+/** Mark the channel ready for `events` (AC_IN, AC_PRI, AC_OUT) whatever
  * its descriptor says, until changed again; 0 clears. -EINVAL for other
  * bits, -EBADF on a closed channel or one not in a map, -ENOMEM. May be
  * called from a handler. */
 AC_EXTERN int ac_set_pending(ac_dispatcher *d, unsigned events);
 
-/* A unit of end-of-frame work, embedded in the layer's own struct. */
+/** A unit of end-of-frame work, embedded in the layer's own struct. */
 typedef struct ac_deferred {
-    struct ac_deferred *next; /* private */
+    /// @cond PRIVATE
+    struct ac_deferred *next;
     void (*fn)(struct ac_deferred *w);
     bool queued;
+    /// @endcond
 } ac_deferred;
 
-/* Queue `w` to run `fn(w)` when the outermost handler frame of `map`
+/** Queue `w` to run `fn(w)` when the outermost handler frame of `map`
  * ends, after the work queued before it; at once (before this returns)
  * when no handler runs. Queuing a queued unit again does nothing. `fn`
  * runs as a handler frame: it may close channels and push. 0 or -EINVAL. */
 AC_EXTERN int ac_defer(ac_map *map, ac_deferred *w,
                        void (*fn)(ac_deferred *w));
-/* Drop `w` from the queue if it is there (for instance when the struct
+/** Drop `w` from the queue if it is there (for instance when the struct
  * holding it is about to be freed). */
 AC_EXTERN void ac_defer_cancel(ac_map *map, ac_deferred *w);
 
 /* ------------------------------------------------------------------ */
-/* Errors                                                             */
+/* Version and errors                                                 */
 /* ------------------------------------------------------------------ */
 
-/* strerror() of a negative (or positive) errno, thread-safe. */
+/** The version of the library in use, "MAJOR.MINOR.PATCH" (it may differ
+ * from the AC_VERSION_* a program was compiled with). */
+AC_EXTERN const char *ac_version(void);
+/** The same as AC_VERSION_NUMBER computes it. */
+AC_EXTERN unsigned ac_version_number(void);
+
+/** strerror() of a negative (or positive) errno, thread-safe. */
 AC_EXTERN const char *ac_strerror(int err);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * glib.h - run an asyncore map inside a GLib main context (and so inside a
  * GTK application).
  *
@@ -43,28 +44,31 @@
 extern "C" {
 #endif
 
+/** How the source waits for the map's channels. */
 typedef enum {
-    AC_GLIB_AUTO = 0,
-    AC_GLIB_PER_FD,
-    AC_GLIB_BACKEND_FD
+    AC_GLIB_AUTO = 0,   /**< BACKEND_FD on epoll maps, else PER_FD */
+    AC_GLIB_PER_FD,     /**< one GLib unix fd per channel */
+    AC_GLIB_BACKEND_FD  /**< one GLib unix fd: the map's epoll fd */
 } ac_glib_mode;
 
-/* A new source for `map` (one source per map at a time). NULL with errno:
+/** A new source for `map` (one source per map at a time). NULL with errno:
  * EINVAL, EBUSY (the map already has a host), EOPNOTSUPP (BACKEND_FD on a
  * map that is not on epoll), ENOMEM. */
 AC_EXTERN GSource *ac_glib_source_new(ac_map *map, ac_glib_mode mode);
 
-/* The mode a source actually uses, and its map (NULL once the map was
+/** The mode a source actually uses, and its map (NULL once the map was
  * freed or the source destroyed). */
 AC_EXTERN ac_glib_mode ac_glib_source_mode(GSource *source);
+/** The source's map; see ac_glib_source_mode(). */
 AC_EXTERN ac_map *ac_glib_source_map(GSource *source);
 
-/* Counters for tests and statistics: prepare calls (context iterations
+/** Counters for tests and statistics: prepare calls (context iterations
  * seen) and readiness dispatches. */
 AC_EXTERN unsigned long ac_glib_source_iterations(GSource *source);
+/** Readiness dispatches; see ac_glib_source_iterations(). */
 AC_EXTERN unsigned long ac_glib_source_dispatches(GSource *source);
 
-/* The seed documents' way (PyMOTW, "Working with Other Event Loops"): an
+/** The seed documents' way (PyMOTW, "Working with Other Event Loops"): an
  * idle source that calls ac_poll_once(map, 0) on every iteration and
  * removes itself when the map is empty. It works with any backend and no
  * hooks, but an idle source runs whenever nothing else does, so it keeps

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * uv.h - run an asyncore map inside a libuv loop.
  *
  * The adapter is a thin user of the readiness hooks (asyncore.h): one
@@ -31,28 +32,31 @@
 extern "C" {
 #endif
 
+/** A map's attachment to a uv loop (opaque). */
 typedef struct ac_uv ac_uv;
 
-/* Attach `map` to `loop` (the map must not have other hooks). The loop
+/** Attach `map` to `loop` (the map must not have other hooks). The loop
  * must outlive the attachment. NULL with errno: EINVAL, EBUSY (the map
  * already has hooks, or called from a handler), ENOMEM. */
 AC_EXTERN ac_uv *ac_uv_attach(ac_map *map, uv_loop_t *loop);
 
-/* Detach: every poll handle is stopped at once, the map's channels stay
+/** Detach: every poll handle is stopped at once, the map's channels stay
  * open (the map's own backend waits for them again), and `cb` runs once
  * libuv has closed the adapter's handles, after which `a` is freed. Call
  * uv_run until then. Safe while channels are open and after the map was
  * freed. -EALREADY if a detach is in progress, -EBUSY from a handler of
  * the map. */
 typedef void (*ac_uv_detach_cb)(void *data);
+/** Detach (see ac_uv_detach_cb): 0, -EINVAL, -EALREADY, -EBUSY. */
 AC_EXTERN int ac_uv_detach(ac_uv *a, ac_uv_detach_cb cb, void *data);
 
-/* The attached map, or NULL once it was freed or detached. */
+/** The attached map, or NULL once it was freed or detached. */
 AC_EXTERN ac_map *ac_uv_map(const ac_uv *a);
 
-/* Readiness events delivered to the map so far, and loop iterations seen
+/** Readiness events delivered to the map so far, and loop iterations seen
  * (prepare callbacks): counters for tests and statistics. */
 AC_EXTERN unsigned long ac_uv_events(const ac_uv *a);
+/** Loop iterations seen; see ac_uv_events(). */
 AC_EXTERN unsigned long ac_uv_iterations(const ac_uv *a);
 
 #ifdef __cplusplus

@@ -376,3 +376,17 @@ const char *ac_strerror(int err)
         err = -err;
     return strerror_r(err, buf, sizeof(buf));
 }
+
+#define AC__STR2(x) #x
+#define AC__STR(x) AC__STR2(x)
+
+const char *ac_version(void)
+{
+    return AC__STR(AC_VERSION_MAJOR) "." AC__STR(AC_VERSION_MINOR) "." AC__STR(
+        AC_VERSION_PATCH);
+}
+
+unsigned ac_version_number(void)
+{
+    return AC_VERSION_NUMBER;
+}

@@ -21,6 +21,18 @@ $cc -o "$root/consumer_static" "$src/consumer.c" \
     $(pkg-config --libs-only-other --static asyncore) -lpthread
 out=$("$root/consumer_static")
 [ "$out" = installed ] || { echo "static consumer printed '$out'"; exit 1; }
+# Every module built has its headers and .pc installed.
+for m in asyncore asyncore-glib asyncore-uv; do
+    lib=$(find "$build" -maxdepth 1 -name "lib$m.so" | head -n 1)
+    [ -n "$lib" ] || continue
+    [ -f "$pcdir/$m.pc" ] || { echo "missing $m.pc"; exit 1; }
+    h=${m#asyncore-}
+    [ "$h" = asyncore ] && h=asyncore
+    find "$root" -path "*/include/asyncore/$h.h" | grep -q . ||
+        { echo "missing asyncore/$h.h"; exit 1; }
+done
+find "$root" -path "*/include/asyncore/asynchat.h" | grep -q . ||
+    { echo "missing asyncore/asynchat.h"; exit 1; }
 # Nothing unprefixed leaks from the shared libraries (STYLE.md).
 for lib in "$libdir"/libasyncore*.so; do
     leaked=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^ac_' || true)

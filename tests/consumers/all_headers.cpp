@@ -1,0 +1,25 @@
+// Every public header from C++17, warnings as errors, then an echo round
+// trip: the library is usable from C++ as it is.
+#include <asyncore/asynchat.h>
+#include <asyncore/asyncore.h>
+#include <asyncore/glib.h>
+#include <asyncore/uv.h>
+
+#include <cstdio>
+
+#include "roundtrip.h"
+
+int main()
+{
+    ac_chat chat;
+    ac_timer timer;
+
+    if (ac_chat_init(&chat, nullptr, ac_map_default()) != 0 ||
+        ac_timer_init(&timer, ac_map_default(), nullptr, nullptr) != -EINVAL)
+        return 1;
+    ac_close(&chat.base);
+    if (roundtrip() != 0)
+        return 1;
+    std::printf("C++17: %s, every header, round trip ok\n", ac_version());
+    return 0;
+}
