@@ -252,6 +252,13 @@ static void test_timer_keeps_loop_alive(void)
     ms = t_run_host(map, 3000);
     CU_ASSERT_EQUAL(p.fired, 1);
     CU_ASSERT(ms >= 80 && ms < 1500);
+    /* started while the host's loop was not running: it still keeps the
+     * next run alive (libuv decides that before the adapter runs) */
+    ac_timer_start(&p.t, 50, 0);
+    ms = t_run_host(map, 3000);
+    CU_ASSERT_EQUAL(p.fired, 2);
+    CU_ASSERT(ms >= 50 && ms < 1500);
+    p.fired = 1;
     /* unreferenced: the loop does not wait for it */
     ac_timer_start(&p.t, 2000, 0);
     ac_timer_set_ref(&p.t, false);

@@ -288,6 +288,12 @@ typedef struct ac_hooks {
      * map is being freed); called after the last unwatch. The host must
      * not call into the map from then on. */
     void (*detached)(void *data);
+    /** Optional: the map was not alive (ac_map_alive()) and a referenced
+     * timer just made it so, maybe while the host's loop was not running:
+     * a host that stops when the map is not alive (libuv's reference
+     * counting) keeps going for it. Called in the map's thread. A channel
+     * joining is announced by watch instead. */
+    void (*alive)(void *data);
 } ac_hooks;
 
 /** Install hooks (copied) and call watch for every channel; NULL detaches,

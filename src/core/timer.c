@@ -31,6 +31,17 @@ static bool keeps_alive(const ac_timer *t)
     return !(t->flags & (AC__T_UNREF | AC__T_INTERNAL));
 }
 
+/* One more referenced timer; a host that stops when the map is not alive
+ * hears when this makes it alive. */
+static void count_ref(ac_map *map)
+{
+    bool was_alive = ac_map_alive(map);
+
+    map->nref_timers++;
+    if (!was_alive && map->hooks.alive)
+        map->hooks.alive(map->hooks.data);
+}
+
 static void place(ac_map *map, size_t i, ac_timer *t)
 {
     map->timers[i] = t;
@@ -109,7 +120,7 @@ static int heap_insert(ac_map *map, ac_timer *t)
     }
     t->gen = map->timer_gen;
     if (keeps_alive(t))
-        map->nref_timers++;
+        count_ref(map);
     map->timers[map->ntimers++] = t;
     sift_up(map, map->ntimers - 1);
     return 0;
@@ -268,7 +279,7 @@ void ac_timer_set_ref(ac_timer *t, bool ref)
         if (before)
             t->map->nref_timers--;
         else
-            t->map->nref_timers++;
+            count_ref(t->map);
     }
 }
 

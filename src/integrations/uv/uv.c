@@ -161,6 +161,16 @@ static void on_prepare(uv_prepare_t *p)
     }
 }
 
+/* A timer started while uv_run was not running: libuv must not find the
+ * loop dead before our prepare sees the map alive. */
+static void on_alive(void *data)
+{
+    ac_uv *a = data;
+
+    if (a->map)
+        uv_ref((uv_handle_t *)&a->prepare);
+}
+
 /* The map is being freed or its hooks replaced: forget it. */
 static void on_detached(void *data)
 {
@@ -182,7 +192,7 @@ static void handle_closed(uv_handle_t *h)
 ac_uv *ac_uv_attach(ac_map *map, uv_loop_t *loop)
 {
     ac_hooks hooks = {.watch = on_watch, .unwatch = on_unwatch,
-                      .detached = on_detached};
+                      .detached = on_detached, .alive = on_alive};
     ac_uv *a;
     int r;
 
