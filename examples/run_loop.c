@@ -13,6 +13,9 @@
 #ifdef HAVE_ASYNCORE_UV
 #include <asyncore/uv.h>
 #endif
+#ifdef HAVE_ASYNCORE_EVENT
+#include <asyncore/event.h>
+#endif
 
 int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why)
 {
@@ -37,7 +40,15 @@ int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why)
 #endif
         return 0;
     }
-    *why = "expected native, glib or uv";
+    if (!strcmp(name, "event")) {
+        *kind = EX_EVENT;
+#ifndef HAVE_ASYNCORE_EVENT
+        *why = "this build has no libevent adapter";
+        return -ENOSYS;
+#endif
+        return 0;
+    }
+    *why = "expected native, glib, uv or event";
     return -EINVAL;
 }
 
@@ -87,6 +98,27 @@ static int run_uv(ac_map *map)
 }
 #endif
 
+#ifdef HAVE_ASYNCORE_EVENT
+/* event_base_dispatch returns once the map is empty (event.h) */
+static int run_event(ac_map *map)
+{
+    struct event_base *base = event_base_new();
+    ac_event *a;
+
+    if (!base)
+        return -ENOMEM;
+    if (!(a = ac_event_attach(map, base, AC_EVENT_AUTO))) {
+        int err = errno;
+        event_base_free(base);
+        return -err;
+    }
+    event_base_dispatch(base);
+    ac_event_detach(a);
+    event_base_free(base);
+    return 0;
+}
+#endif
+
 int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms)
 {
     ac_loop_opts opts = {.timeout_ms = timeout_ms};
@@ -98,6 +130,10 @@ int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms)
 #ifdef HAVE_ASYNCORE_UV
     if (kind == EX_UV)
         return run_uv(map);
+#endif
+#ifdef HAVE_ASYNCORE_EVENT
+    if (kind == EX_EVENT)
+        return run_event(map);
 #endif
     return ac_loop(map, &opts);
 }

@@ -5,16 +5,16 @@
 
 #include <asyncore/asyncore.h>
 
-typedef enum { EX_NATIVE, EX_GLIB, EX_UV } ex_loop_kind;
+typedef enum { EX_NATIVE, EX_GLIB, EX_UV, EX_EVENT } ex_loop_kind;
 
-/* "native" | "glib" | "uv", or NULL if this build cannot run it (or the
+/* "native" | "glib" | "uv" | "event", or NULL if this build cannot run it (or the
  * name is unknown): *why then says which. */
 int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why);
 
 /* Run `map` in the calling thread until it is empty (!ac_map_alive):
  * ac_loop with waits of `timeout_ms`, a GMainContext of the thread's own
- * with the map's GSource, or a uv loop of the thread's own. 0 or a
- * negative errno. */
+ * with the map's GSource, a uv loop or a libevent event_base of the
+ * thread's own. 0 or a negative errno. */
 int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms);
 
 /* From now on SIGINT and SIGTERM close every channel of the `n` maps

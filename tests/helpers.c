@@ -18,7 +18,59 @@
 t_mode t_current;
 
 static const char *const mode_names[T_NMODES] = {
-    "select", "poll", "epoll", "host", "uv", "glib", "glib-backend-fd"};
+    "select", "poll", "epoll", "host", "uv", "glib", "glib-backend-fd",
+    "event", "event-backend-fd"};
+
+#ifdef AC_TEST_EVENT
+#include <asyncore/event.h>
+static struct event_base *ev_base;
+static ac_event *ev_att;
+
+static void ev_done(void)
+{
+    CU_ASSERT_PTR_NULL(ac_event_map(ev_att)); /* the map was freed (C-74) */
+    CU_ASSERT_EQUAL(ac_event_detach(ev_att), 0);
+    event_base_free(ev_base);
+    ev_att = NULL;
+    ev_base = NULL;
+}
+
+static void ev_give_up(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    *(bool *)arg = true;
+    event_base_loopbreak(ev_base);
+}
+
+/* One libevent iteration (or, with `until_idle`, event_base_dispatch until
+ * the base has nothing pending), bounded by a timer of `ms` (-1: none). */
+static int ev_run(int ms, bool until_idle)
+{
+    unsigned long before = ac_event_events(ev_att);
+    bool gave_up = false;
+    struct event *guard = NULL;
+
+    if (ms >= 0) {
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        guard = evtimer_new(ev_base, ev_give_up, &gave_up);
+        evtimer_add(guard, &tv);
+    }
+    if (until_idle) { /* no guard: it ends when the adapter's events do */
+        event_base_loop(ev_base, 0);
+    } else {
+        /* one step of the other hosts is refresh, wait, dispatch; libevent
+         * has no step before its wait, so the harness makes the refresh
+         * (the adapter's own scheduling of refreshes is what t_run_host
+         * tests, with nothing but event_base_loop) */
+        ac_event_refresh(ev_att);
+        event_base_loop(ev_base, ms == 0 ? EVLOOP_NONBLOCK : EVLOOP_ONCE);
+    }
+    if (guard)
+        event_free(guard);
+    return (int)(ac_event_events(ev_att) - before);
+}
+#endif
 
 #ifdef AC_TEST_GLIB
 #include <asyncore/glib.h>
@@ -253,10 +305,10 @@ static void uv_done(void);
 
 ac_map *t_map_new(void)
 {
-    static const ac_backend backends[] = {AC_BACKEND_SELECT, AC_BACKEND_POLL,
-                                          AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
-                                          AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
-                                          AC_BACKEND_EPOLL};
+    static const ac_backend backends[] = {
+        AC_BACKEND_SELECT, AC_BACKEND_POLL,  AC_BACKEND_EPOLL,
+        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
+        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL};
     ac_map *map;
 
 #ifdef AC_TEST_UV
@@ -266,6 +318,10 @@ ac_map *t_map_new(void)
 #ifdef AC_TEST_GLIB
     if (g_src)
         glib_done();
+#endif
+#ifdef AC_TEST_EVENT
+    if (ev_att)
+        ev_done();
 #endif
     fds_at_start = t_open_fds();
     memset(&host, 0, sizeof(host));
@@ -295,6 +351,16 @@ ac_map *t_map_new(void)
                                             : AC_GLIB_BACKEND_FD);
         CU_ASSERT_PTR_NOT_NULL_FATAL(g_src);
         g_source_attach(g_src, g_ctx);
+    }
+#endif
+#ifdef AC_TEST_EVENT
+    if (t_current == T_EVENT || t_current == T_EVENTFD) {
+        ev_base = event_base_new();
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ev_base);
+        ev_att = ac_event_attach(map, ev_base, t_current == T_EVENT
+                                                   ? AC_EVENT_PER_FD
+                                                   : AC_EVENT_BACKEND_FD);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ev_att);
     }
 #endif
     return map;
@@ -333,6 +399,10 @@ void t_map_done(ac_map *map)
 #ifdef AC_TEST_GLIB
     if (g_src)
         glib_done();
+#endif
+#ifdef AC_TEST_EVENT
+    if (ev_att)
+        ev_done();
 #endif
     CU_ASSERT_EQUAL(t_open_fds(), fds_at_start);
     if (t_current == T_HOST) {
@@ -376,6 +446,10 @@ int t_step(ac_map *map, int timeout_ms)
 #ifdef AC_TEST_GLIB
     if (t_current == T_GLIB || t_current == T_GLIBFD)
         return ac_map_alive(map) ? glib_step(timeout_ms) : 0;
+#endif
+#ifdef AC_TEST_EVENT
+    if (t_current == T_EVENT || t_current == T_EVENTFD)
+        return ac_map_alive(map) ? ev_run(timeout_ms, false) : 0;
 #endif
     return ac_poll_once(map, timeout_ms);
 }
@@ -453,6 +527,14 @@ long long t_run_host(ac_map *map, int ms)
         break;
     }
 #endif
+#ifdef AC_TEST_EVENT
+    case T_EVENT:
+    case T_EVENTFD:
+        /* event_base_dispatch: libevent has no unreferenced events, so a
+         * guard would keep it running; meson's timeout bounds a hang */
+        ev_run(-1, true);
+        break;
+#endif
     default: {
         ac_loop_opts o = {.timeout_ms = ms, .count = 0,
                           .backend = AC_BACKEND_DEFAULT};
@@ -461,6 +543,15 @@ long long t_run_host(ac_map *map, int ms)
     }
     }
     return now_ms() - start;
+}
+
+void t_changed_outside(ac_map *map)
+{
+    (void)map;
+#ifdef AC_TEST_EVENT
+    if (ev_att)
+        ac_event_refresh(ev_att);
+#endif
 }
 
 bool t_run_until_empty(ac_map *map, int ms)
@@ -576,11 +667,15 @@ static int init_T_GLIBFD(void)
     return 0;
 }
 
+MODE_INIT(T_EVENT)
+MODE_INIT(T_EVENTFD)
+
 void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes)
 {
     static int (*const inits[T_NMODES])(void) = {
-        init_T_SELECT, init_T_POLL, init_T_EPOLL, init_T_HOST,
-        init_T_UV,     init_T_GLIB, init_T_GLIBFD};
+        init_T_SELECT, init_T_POLL, init_T_EPOLL,  init_T_HOST,
+        init_T_UV,     init_T_GLIB, init_T_GLIBFD, init_T_EVENT,
+        init_T_EVENTFD};
     int m;
 
     for (m = 0; m < T_NMODES; m++) {
@@ -597,6 +692,10 @@ void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes)
 #ifndef AC_TEST_GLIB
         if (m == T_GLIB || m == T_GLIBFD)
             continue; /* built without the GLib adapter */
+#endif
+#ifndef AC_TEST_EVENT
+        if (m == T_EVENT || m == T_EVENTFD)
+            continue; /* built without the libevent adapter */
 #endif
         suite_name = malloc(strlen(name) + strlen(mode_names[m]) + 2);
 

@@ -13,6 +13,7 @@ typedef enum {
     T_HOST,                    /* a poll() host loop written in helpers.c */
     T_UV,                      /* a uv loop through asyncore-uv */
     T_GLIB, T_GLIBFD,          /* a GMainContext: per fd, and backend fd */
+    T_EVENT, T_EVENTFD,        /* a libevent base: per fd, and backend fd */
     T_NMODES
 } t_mode;
 
@@ -39,6 +40,13 @@ bool t_run_until_empty(ac_map *map, int ms);
  * `ms`. Returns the milliseconds it took. */
 long long t_run_host(ac_map *map, int ms);
 
+/* A pulled predicate's answer or a channel's interest was changed by code
+ * outside the map's handlers: the libevent host, which has no step before
+ * its wait, is told (ac_event_refresh(), as event.h asks); others ask the
+ * predicates before every wait anyway. */
+void t_changed_outside(ac_map *map);
+#define t_libevent() (t_current == T_EVENT || t_current == T_EVENTFD)
+
 /* True when a host loop drives the map (hooks), not ac_poll_once. */
 #define t_hosted() (((1u << t_current) & T_HOSTED) != 0)
 
@@ -63,7 +71,8 @@ bool t_fd_open(int fd);
  * named "NAME/mode". t_register() takes every mode. */
 #define T_ALL ((1u << T_NMODES) - 1)
 #define T_HOSTED \
-    ((1u << T_HOST) | (1u << T_UV) | (1u << T_GLIB) | (1u << T_GLIBFD))
+    ((1u << T_HOST) | (1u << T_UV) | (1u << T_GLIB) | (1u << T_GLIBFD) | \
+     (1u << T_EVENT) | (1u << T_EVENTFD))
 #define T_NATIVE (T_ALL & ~T_HOSTED)
 #define T_ONCE (1u << T_EPOLL)
 void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes);

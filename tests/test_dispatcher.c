@@ -381,6 +381,10 @@ static void test_handle_expt(void)
     ac_map *map = t_map_new();
     tchan *s, *c, *p;
 
+    if (t_current == T_EVENT) { /* libevent has no event for priority data */
+        t_map_done(map);
+        return;
+    }
     connected_pair(map, AF_INET, &s, &c, &p);
     c->on_expt = expt_read_oob;
     CU_ASSERT_EQUAL(send(ac_fileno(&p->d), "\xf4", 1, MSG_OOB), 1);

@@ -77,6 +77,8 @@ static void close_in_accepted(tchan *t, int fd)
 static void test_close_from_every_handler(void)
 {
     for (closer_kind = K_READ; closer_kind <= K_ERROR; closer_kind++) {
+        if (closer_kind == K_EXPT && t_current == T_EVENT)
+            continue; /* libevent has no event for priority data */
         ac_map *map = t_map_new();
         struct sockaddr_storage a;
         socklen_t l;
@@ -121,8 +123,10 @@ static void test_close_from_every_handler(void)
         }
         if (closer_kind == K_READ && s->peer)
             ac_send(&s->peer->d, "r", 1);
-        if (closer_kind == K_WRITE)
+        if (closer_kind == K_WRITE) {
             c->want_write = true;
+            t_changed_outside(map);
+        }
         if (closer_kind == K_EXPT && s->peer)
             send(ac_fileno(&s->peer->d), "!", 1, MSG_OOB);
         if (closer_kind == K_CLOSE && s->peer)

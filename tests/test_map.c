@@ -221,6 +221,7 @@ static void test_not_interested(void)
     if (t_current == T_HOST)
         CU_ASSERT_EQUAL(t_host_events(ac_fileno(&t->d)), 0);
     t->want_read = true;
+    t_changed_outside(map);
     CU_ASSERT(t_step(map, 100) >= 1);
     CU_ASSERT_EQUAL(t->n_read, 1);
     ac_close(&t->d);

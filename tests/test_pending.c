@@ -128,6 +128,38 @@ static void test_reader_does_not_stall(void)
     t_map_done(map);
 }
 
+/* The same reader, run only by the host's own loop (event_base_dispatch,
+ * uv_run, g_main_context_iteration, ac_loop...): it must finish by itself,
+ * and the loop end with the channel. */
+static void read_then_close(tchan *t)
+{
+    read_once(t);
+    if (t->flag)
+        ac_close(&t->d);
+}
+
+static void test_host_loop_finishes_reader(void)
+{
+    static char data[10000];
+    static hoard h;
+    ac_map *map = t_map_new();
+    int sv[2];
+    tchan *t;
+
+    memset(data, 'q', sizeof(data));
+    t_socketpair(sv);
+    t = hoarding_reader(map, sv[0], &h, 3);
+    t->keep_memory = true;
+    t->on_read = read_then_close;
+    CU_ASSERT_EQUAL(write(sv[1], data, sizeof(data)), (ssize_t)sizeof(data));
+    CU_ASSERT(t_run_host(map, 5000) < 4000);
+    CU_ASSERT_EQUAL(t->in_len, sizeof(data));
+    CU_ASSERT_EQUAL(ac_map_count(map), 0);
+    close(sv[1]);
+    free(t);
+    t_map_done(map);
+}
+
 /* ac_map_timeout is 0 exactly while something pending is also wanted. */
 static void test_timeout_follows_pending(void)
 {
@@ -204,13 +236,17 @@ static void test_close_pending_in_handler(void)
     CU_ASSERT_EQUAL(ac_set_pending(&a->d, AC_IN), 0);
     CU_ASSERT_EQUAL(ac_set_pending(&b->d, AC_IN), 0);
     t_step(map, 50);
-    /* exactly one of them ran and closed the other, which never ran */
-    CU_ASSERT_EQUAL_FATAL(a->n_read + b->n_read, 1);
+    /* exactly one of them ran and closed the other, which never ran
+     * (libevent: a step is two refreshes, see test_timers.c, so the one
+     * that stays pending may have run twice) */
+    CU_ASSERT_FATAL((a->n_read == 0) != (b->n_read == 0));
+    CU_ASSERT(a->n_read + b->n_read <= (t_libevent() ? 2 : 1));
     CU_ASSERT_EQUAL(t_destroyed, before + 1);
     ran = a->n_read ? a : b;
     CU_ASSERT_TRUE(ran->flag); /* the new channel reuses the fd number */
     /* it joined after the refresh: nothing of the old one's reached it */
-    CU_ASSERT_EQUAL(ran->peer->n_read, 0);
+    if (!t_libevent())
+        CU_ASSERT_EQUAL(ran->peer->n_read, 0);
     close((int)(intptr_t)ran->peer->user);
     ac_close_all(map, true);
     close(sa[1]);
@@ -286,6 +322,7 @@ static void test_io_arguments(void)
 
 static CU_TestInfo tests[] = {
     {"reader_does_not_stall", test_reader_does_not_stall},
+    {"host_loop_finishes_reader", test_host_loop_finishes_reader},
     {"timeout_follows_pending", test_timeout_follows_pending},
     {"close_pending_in_handler", test_close_pending_in_handler},
     {"deferred_work", test_deferred_work},

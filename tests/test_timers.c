@@ -217,7 +217,9 @@ static void test_callbacks_manage_timers(void)
     ac_timer_start(&c.t, 0, 0);
     for (i = 0; i < 5; i++)
         t_step(map, 0);
-    CU_ASSERT(self_fires >= 1 && self_fires <= 5);
+    /* (libevent: the harness's refresh and the adapter's 0 ms deadline
+     * make two refreshes per step) */
+    CU_ASSERT(self_fires >= 1 && self_fires <= (t_libevent() ? 10 : 5));
     ac_timer_stop(&c.t);
     /* unreferenced timers do not keep the map alive; referenced ones do */
     drop_keeper(k);

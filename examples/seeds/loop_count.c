@@ -2,7 +2,7 @@
  * asyncore.loop(count=1) lets another loop drive the map one step at a
  * time.
  *
- *   loop_count URL... [--backend B] [--loop native|glib|uv]
+ *   loop_count URL... [--backend B] [--loop native|glib|uv|event]
  *
  *   clients = [HttpClient(url) for url in URLS]
  *   loop_counter = 0
@@ -13,7 +13,8 @@
  *
  * "Instead of our own while loop, we could call asyncore.loop() like this
  * from a GUI toolkit idle handler": --loop glib does exactly that from a
- * GLib idle source, --loop uv from a uv_idle_t. (This is the polling way;
+ * GLib idle source, --loop uv from a uv_idle_t, --loop event from a
+ * libevent event that keeps re-activating itself. (This is the polling way;
  * seed.c's GSource and uv adapters are the ones that sleep.) */
 #include "http_pymotw.h"
 #include "seed.h"
@@ -27,8 +28,12 @@
 #ifdef HAVE_ASYNCORE_UV
 #include <uv.h>
 #endif
+#ifdef HAVE_ASYNCORE_EVENT
+#include <event2/event.h>
+#endif
 
-#define USAGE "usage: loop_count URL... [--backend B] [--loop native|glib|uv]"
+#define USAGE \
+    "usage: loop_count URL... [--backend B] [--loop native|glib|uv|event]"
 
 static int loop_counter;
 
@@ -52,6 +57,17 @@ static gboolean idle_step(gpointer data)
         return G_SOURCE_CONTINUE;
     g_main_loop_quit(data);
     return G_SOURCE_REMOVE;
+}
+#endif
+
+#ifdef HAVE_ASYNCORE_EVENT
+/* libevent has no idle callbacks: an event that re-activates itself */
+static void event_step(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    if (step())
+        event_active(*(struct event **)arg, 0, 0);
 }
 #endif
 
@@ -90,6 +106,16 @@ int main(int argc, char **argv)
         uv_close((uv_handle_t *)&idle, NULL);
         uv_run(&uv, UV_RUN_DEFAULT);
         uv_loop_close(&uv);
+    }
+#endif
+#ifdef HAVE_ASYNCORE_EVENT
+    if (loop == EX_EVENT) {
+        struct event_base *base = event_base_new();
+        struct event *idle = event_new(base, -1, 0, event_step, &idle);
+        event_active(idle, 0, 0);
+        event_base_dispatch(base);
+        event_free(idle);
+        event_base_free(base);
     }
 #endif
     if (loop == SEED_NATIVE)

@@ -288,12 +288,15 @@ typedef struct ac_hooks {
      * map is being freed); called after the last unwatch. The host must
      * not call into the map from then on. */
     void (*detached)(void *data);
-    /** Optional: the map was not alive (ac_map_alive()) and a referenced
-     * timer just made it so, maybe while the host's loop was not running:
-     * a host that stops when the map is not alive (libuv's reference
-     * counting) keeps going for it. Called in the map's thread. A channel
-     * joining is announced by watch instead. */
-    void (*alive)(void *data);
+    /** Optional, for hosts with no "before sleeping" step (libevent) or
+     * that stop when the map is not alive (libuv's reference counting):
+     * the map wants ac_map_refresh() before the host next sleeps, because
+     * a timer became the earliest deadline, a referenced timer made the
+     * map alive again (maybe while the host's loop was not running), or a
+     * channel joined a host that has no watch hook. Called in the map's
+     * thread, possibly from inside a handler: schedule the refresh, do not
+     * call it from here. */
+    void (*wake)(void *data);
 } ac_hooks;
 
 /** Install hooks (copied) and call watch for every channel; NULL detaches,

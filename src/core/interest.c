@@ -30,6 +30,14 @@ void ac__pulled_unlink(ac_map *map, ac_dispatcher *d)
     d->prev = d->next = NULL;
 }
 
+/* A host that refreshes only when told (libevent) hears that the map has
+ * something for it; inside a handler it refreshes afterwards anyway. */
+void ac__wake_host(ac_map *map)
+{
+    if (map->depth == 0 && map->hooks.wake)
+        map->hooks.wake(map->hooks.data);
+}
+
 /* ---- pending readiness ---- */
 
 /* What the map delivers without waiting: what a layer holds above the
@@ -100,6 +108,8 @@ int ac_set_pending(ac_dispatcher *d, unsigned events)
     if (events && (r = pending_list(d->map, d)) < 0)
         return r;
     d->pending = events;
+    if (events)
+        ac__wake_host(d->map);
     return 0;
 }
 
@@ -154,6 +164,7 @@ static int cannot_wait(ac_dispatcher *d, unsigned want)
         return r;
     d->flags |= AC__F_NOWAIT;
     set_watched(d, want);
+    ac__wake_host(d->map);
     return 0;
 }
 
@@ -269,6 +280,8 @@ int ac_set_interest(ac_dispatcher *d, unsigned events)
     d->flags |= AC__F_DECLARED;
     d->interest = events;
     ac__update_interest(d);
+    if (d->pending) /* readiness held above the fd may now be wanted */
+        ac__wake_host(d->map);
     return 0;
 }
 

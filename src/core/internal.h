@@ -135,6 +135,7 @@ AC__HIDDEN int ac__join(ac_dispatcher *d);
 AC__HIDDEN void ac__forget(ac_dispatcher *d);
 AC__HIDDEN void ac__update_interest(ac_dispatcher *d);
 AC__HIDDEN void ac__pending_drop(ac_map *map, ac_dispatcher *d);
+AC__HIDDEN void ac__wake_host(ac_map *map);
 AC__HIDDEN bool ac__pending_due(const ac_map *map);
 /* ac_map_refresh; *dispatched gets the pending channels it dispatched. */
 AC__HIDDEN int ac__refresh(ac_map *map, int *dispatched);

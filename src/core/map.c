@@ -340,6 +340,9 @@ int ac__map_add(ac_map *map, ac_dispatcher *d)
         ac__map_remove(map, d);
         return r;
     }
+    /* a host without watch does not see joins: it refreshes soon instead */
+    if (map->hosted && !map->has_hooks)
+        ac__wake_host(map);
     return 0;
 }
 

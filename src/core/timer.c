@@ -38,8 +38,8 @@ static void count_ref(ac_map *map)
     bool was_alive = ac_map_alive(map);
 
     map->nref_timers++;
-    if (!was_alive && map->hooks.alive)
-        map->hooks.alive(map->hooks.data);
+    if (!was_alive && map->hooks.wake) /* even from a handler: libuv */
+        map->hooks.wake(map->hooks.data);
 }
 
 static void place(ac_map *map, size_t i, ac_timer *t)
@@ -123,6 +123,8 @@ static int heap_insert(ac_map *map, ac_timer *t)
         count_ref(map);
     map->timers[map->ntimers++] = t;
     sift_up(map, map->ntimers - 1);
+    if (t->slot == 1 && !(t->flags & AC__T_INTERNAL))
+        ac__wake_host(map); /* the earliest deadline moved: re-arm the host */
     return 0;
 }
 

@@ -77,6 +77,9 @@ class EchoTests(unittest.TestCase):
             self.skipTest("built without libuv")
         self.check_backend("epoll", 1000, loop="uv")
 
+    def test_event_loop_1000_conns(self):
+        self.check_backend("epoll", 1000, loop="event")
+
     def test_glib_loop_1000_conns(self):
         self.check_backend("epoll", 1000, loop="glib")
 
@@ -350,6 +353,9 @@ class ThreadsTests(unittest.TestCase):
 
     def test_uv(self):
         self.check("uv")
+
+    def test_event(self):
+        self.check("event")
 
     def test_bad_thread_count(self):
         r = run(EX + "/echo_server", "--threads", "0")

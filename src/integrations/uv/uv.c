@@ -162,8 +162,9 @@ static void on_prepare(uv_prepare_t *p)
 }
 
 /* A timer started while uv_run was not running: libuv must not find the
- * loop dead before our prepare sees the map alive. */
-static void on_alive(void *data)
+ * loop dead before our prepare sees the map alive. (The deadline itself is
+ * set by the prepare, which runs before every poll.) */
+static void on_wake(void *data)
 {
     ac_uv *a = data;
 
@@ -192,7 +193,7 @@ static void handle_closed(uv_handle_t *h)
 ac_uv *ac_uv_attach(ac_map *map, uv_loop_t *loop)
 {
     ac_hooks hooks = {.watch = on_watch, .unwatch = on_unwatch,
-                      .detached = on_detached, .alive = on_alive};
+                      .detached = on_detached, .wake = on_wake};
     ac_uv *a;
     int r;
 

@@ -1,0 +1,70 @@
+/**
+ * @file
+ * event.h - run a map's channels inside a libevent 2.1 event_base.
+ *
+ * Link with `pkg-config asyncore-event`. Uses only the public hook
+ * contract of asyncore.h.
+ *
+ * libevent 2.1 has no "before sleeping" callback, so the adapter refreshes
+ * the map (ac_map_refresh(): due timers, pulled predicates, pending
+ * readiness) after every dispatch it makes, when a channel joins, and when
+ * the map's deadline (ac_map_timeout(), on an event timer) comes. What that
+ * costs: a pulled-interest channel whose readable()/writable() answer is
+ * changed by code outside the map's own handlers (another libevent
+ * callback) is asked again only at the next of those moments; so is a timer
+ * started there while the map is busy. Declared interest (ac_set_interest)
+ * and timers started from handlers have no such delay; elsewhere, call
+ * ac_event_refresh() after the change.
+ *
+ * event_base_dispatch() returns once nothing is pending; the adapter's
+ * events count as pending only while the map is alive (ac_map_alive()), as
+ * with libuv.
+ */
+#ifndef ASYNCORE_EVENT_H
+#define ASYNCORE_EVENT_H
+
+#include <asyncore/asyncore.h>
+#include <event2/event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A map's attachment to an event_base (opaque). */
+typedef struct ac_event ac_event;
+
+/** How the adapter waits for the map's channels. */
+typedef enum {
+    AC_EVENT_AUTO = 0,   /**< BACKEND_FD on epoll maps, else PER_FD */
+    AC_EVENT_PER_FD,     /**< one libevent event per channel */
+    AC_EVENT_BACKEND_FD  /**< one event on the map's epoll descriptor */
+} ac_event_mode;
+
+/** Attach `map` to `base` (the map must have no other host). NULL with
+ * errno: EINVAL, EBUSY, EOPNOTSUPP (BACKEND_FD off epoll), ENOMEM. */
+AC_EXTERN ac_event *ac_event_attach(ac_map *map, struct event_base *base,
+                                    ac_event_mode mode);
+
+/** Detach and free the attachment: the map's channels stay open (its own
+ * backend waits for them again). Safe after the map was freed; not from a
+ * handler of the map (-EBUSY). */
+AC_EXTERN int ac_event_detach(ac_event *e);
+
+/** Refresh now (see above) and re-arm the deadline. */
+AC_EXTERN void ac_event_refresh(ac_event *e);
+
+/** The attached map (NULL once freed), the mode in use, and counters for
+ * tests: refreshes made, readiness events delivered. */
+AC_EXTERN ac_map *ac_event_map(const ac_event *e);
+/** The mode in use (never AUTO). */
+AC_EXTERN ac_event_mode ac_event_get_mode(const ac_event *e);
+/** Refreshes made so far (a test counter). */
+AC_EXTERN unsigned long ac_event_refreshes(const ac_event *e);
+/** Readiness events delivered so far (a test counter). */
+AC_EXTERN unsigned long ac_event_events(const ac_event *e);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASYNCORE_EVENT_H */

@@ -1,0 +1,276 @@
+/* libevent adapter: an event per channel (keyed by channel) or one on the
+ * map's epoll fd, a timer event for the map's deadline, and a zero-delay
+ * "kick" event for the refreshes libevent has no hook for (event.h). */
+#include <asyncore/event.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
+
+struct ac_event {
+    ac_map *map;
+    struct event_base *base;
+    ac_event_mode mode;
+    struct event *deadline, *kick, *backend;
+    struct event *wake_ev; /* PER_FD: the map's own channel's event */
+    bool live;             /* our events are pending: the map is alive */
+    int probe_fd;          /* an epoll fd to ask "can epoll wait on it?" */
+    unsigned long refreshes, events;
+};
+
+typedef struct {
+    ac_event *a;
+    struct event *ev;
+    bool own; /* the map's call wake-up: pending only while the map lives */
+} watch;
+
+static void set_live(ac_event *a, bool live)
+{
+    struct event *ev = a->mode == AC_EVENT_BACKEND_FD ? a->backend : a->wake_ev;
+
+    if (live != a->live && ev) {
+        if (live)
+            event_add(ev, NULL);
+        else
+            event_del(ev);
+    }
+    a->live = live;
+}
+
+static void refresh(ac_event *a)
+{
+    int due;
+
+    if (!a->map)
+        return;
+    event_del(a->kick); /* this is the refresh it asked for */
+    if (ac_map_refresh(a->map) == -EBUSY)
+        return;
+    a->refreshes++;
+    if (!a->map) /* a handler freed the map */
+        return;
+    set_live(a, ac_map_alive(a->map));
+    due = ac_map_timeout(a->map);
+    if (due >= 0 && a->live) {
+        struct timeval tv = {due / 1000, (due % 1000) * 1000};
+        evtimer_add(a->deadline, &tv);
+    } else {
+        evtimer_del(a->deadline);
+    }
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    refresh(arg);
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+    ac_event *a = ((watch *)arg)->a; /* the watch may go in the dispatch */
+
+    if (!a->map)
+        return;
+    a->events++;
+    ac_map_dispatch(a->map, (int)fd,
+                    ((what & EV_READ) ? AC_IN : 0u) |
+                        ((what & EV_WRITE) ? AC_OUT : 0u));
+    refresh(a);
+}
+
+static void on_backend(evutil_socket_t fd, short what, void *arg)
+{
+    ac_event *a = arg;
+    int n;
+
+    (void)fd;
+    (void)what;
+    if (!a->map)
+        return;
+    n = ac_map_dispatch_ready(a->map);
+    if (n > 0)
+        a->events += (unsigned long)n;
+    refresh(a);
+}
+
+static void on_wake(void *data)
+{
+    ac_event *a = data;
+
+    set_live(a, true);
+    event_active(a->kick, 0, 0); /* refresh once this callback is over */
+}
+
+/* libevent logs a warning when epoll refuses a descriptor (a regular
+ * file, /dev/null): ask first, and let the map treat it as always ready. */
+static bool pollable(ac_event *a, int fd)
+{
+#ifdef __linux__
+    struct epoll_event ev = {.events = EPOLLIN};
+    struct stat st;
+
+    if (fstat(fd, &st) < 0 || S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
+        return true;
+    if (a->probe_fd < 0 && (a->probe_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        return true;
+    if (epoll_ctl(a->probe_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return errno != EPERM;
+    epoll_ctl(a->probe_fd, EPOLL_CTL_DEL, fd, NULL);
+#endif
+    (void)a;
+    (void)fd;
+    return true;
+}
+
+static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
+{
+    ac_event *a = data;
+    watch *w = ac_get_host_data(d);
+    short what = (short)(((events & (AC_IN | AC_PRI)) ? EV_READ : 0) |
+                         ((events & AC_OUT) ? EV_WRITE : 0));
+
+    if (!w) {
+        if (!pollable(a, fd))
+            return -EPERM; /* the map delivers it as pending readiness */
+        if (!(w = calloc(1, sizeof(*w))))
+            return -ENOMEM;
+        w->a = a;
+        w->own = ac_map_get(a->map, fd) != d;
+        ac_set_host_data(d, w);
+        on_wake(a); /* a pulled channel gets its interest at a refresh */
+    }
+    if (w->ev)
+        event_free(w->ev); /* libevent changes what it waits for this way */
+    w->ev = what ? event_new(a->base, fd, what | EV_PERSIST, on_io, w) : NULL;
+    if (w->own)
+        a->wake_ev = w->ev;
+    if (what && !w->ev)
+        return -ENOMEM;
+    if (w->ev && (!w->own || a->live) && event_add(w->ev, NULL) < 0)
+        return errno ? -errno : -EIO;
+    return 0;
+}
+
+static void on_unwatch(void *data, ac_dispatcher *d, int fd)
+{
+    ac_event *a = data;
+    watch *w = ac_get_host_data(d);
+
+    (void)fd;
+    if (!w)
+        return;
+    ac_set_host_data(d, NULL);
+    if (w->own)
+        a->wake_ev = NULL;
+    if (w->ev)
+        event_free(w->ev);
+    free(w);
+}
+
+static void on_detached(void *data)
+{
+    ((ac_event *)data)->map = NULL;
+}
+
+static void free_events(ac_event *a)
+{
+    if (a->probe_fd >= 0)
+        close(a->probe_fd);
+    if (a->deadline)
+        event_free(a->deadline);
+    if (a->kick)
+        event_free(a->kick);
+    if (a->backend)
+        event_free(a->backend);
+    free(a);
+}
+
+ac_event *ac_event_attach(ac_map *map, struct event_base *base,
+                          ac_event_mode mode)
+{
+    ac_hooks hooks = {.unwatch = on_unwatch, .detached = on_detached,
+                      .wake = on_wake};
+    int efd = map ? ac_map_backend_fd(map) : -1, r;
+    ac_event *a;
+
+    if (!map || !base || (unsigned)mode > AC_EVENT_BACKEND_FD) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (mode == AC_EVENT_AUTO)
+        mode = efd >= 0 ? AC_EVENT_BACKEND_FD : AC_EVENT_PER_FD;
+    if (mode == AC_EVENT_BACKEND_FD && efd < 0) {
+        errno = EOPNOTSUPP;
+        return NULL;
+    }
+    if (!(a = calloc(1, sizeof(*a)))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    a->map = map;
+    a->base = base;
+    a->mode = mode;
+    a->probe_fd = -1;
+    a->deadline = evtimer_new(base, on_timer, a);
+    a->kick = event_new(base, -1, 0, on_timer, a);
+    if (mode == AC_EVENT_BACKEND_FD)
+        a->backend = event_new(base, efd, EV_READ | EV_PERSIST, on_backend, a);
+    else
+        hooks.watch = on_watch;
+    hooks.data = a;
+    if (!a->deadline || !a->kick || (mode == AC_EVENT_BACKEND_FD && !a->backend)) {
+        free_events(a);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if ((r = ac_map_set_hooks(map, &hooks)) < 0) {
+        free_events(a);
+        errno = -r;
+        return NULL;
+    }
+    on_wake(a); /* the first refresh, before the first wait */
+    return a;
+}
+
+int ac_event_detach(ac_event *a)
+{
+    int r;
+
+    if (!a)
+        return -EINVAL;
+    if (a->map && (r = ac_map_set_hooks(a->map, NULL)) < 0)
+        return r; /* unwatches every channel, then on_detached */
+    free_events(a);
+    return 0;
+}
+
+void ac_event_refresh(ac_event *a)
+{
+    if (a)
+        refresh(a);
+}
+
+ac_map *ac_event_map(const ac_event *a)
+{
+    return a ? a->map : NULL;
+}
+
+ac_event_mode ac_event_get_mode(const ac_event *a)
+{
+    return a ? a->mode : AC_EVENT_AUTO;
+}
+
+unsigned long ac_event_refreshes(const ac_event *a)
+{
+    return a ? a->refreshes : 0;
+}
+
+unsigned long ac_event_events(const ac_event *a)
+{
+    return a ? a->events : 0;
+}
