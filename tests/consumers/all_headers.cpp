@@ -2,6 +2,7 @@
 // trip: the library is usable from C++ as it is.
 #include <asyncore/asynchat.h>
 #include <asyncore/asyncore.h>
+#include <asyncore/event.h>
 #include <asyncore/glib.h>
 #include <asyncore/uv.h>
 

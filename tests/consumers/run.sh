@@ -28,7 +28,8 @@ cmake --build "$root/cmake" >/dev/null
 echo "== C++17, every public header"
 ${CXX:-c++} -std=c++17 -Wall -Wextra -Werror -I"$here" \
     -o "$root/cxx" "$here/all_headers.cpp" \
-    $(pkg-config --cflags --libs asyncore asyncore-glib asyncore-uv)
+    $(pkg-config --cflags --libs asyncore asyncore-glib asyncore-uv \
+        asyncore-event)
 "$root/cxx"
 
 echo "== meson subproject"
