@@ -1,0 +1,167 @@
+/* The libevent adapter's own contract (C-100): teardown in either order,
+ * event_base_dispatch ending with the map, no wake-ups while idle, and a
+ * thousand channels. Every core test also runs on this adapter (the
+ * "event" and "event-backend-fd" suites of the other files). */
+#include "helpers.h"
+
+#include <asyncore/event.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const ac_event_mode modes[] = {AC_EVENT_PER_FD, AC_EVENT_BACKEND_FD};
+
+static long long ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Detached with a channel open: the map's own loop takes over; closing
+ * the channel afterwards calls nothing of the adapter's. */
+static void test_detach_with_open_channels(void)
+{
+    size_t m;
+
+    for (m = 0; m < 2; m++) {
+        struct event_base *base = event_base_new();
+        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
+        ac_event *a = ac_event_attach(map, base, modes[m]);
+        tchan *t = tchan_new(map);
+        int sv[2];
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        CU_ASSERT_EQUAL(ac_event_get_mode(a), modes[m]);
+        t_socketpair(sv);
+        CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+        CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
+        event_base_loop(base, EVLOOP_NONBLOCK); /* nothing of ours runs */
+        CU_ASSERT_EQUAL(t->n_read, 0);
+        CU_ASSERT_EQUAL(ac_poll_once(map, 1000), 1);
+        CU_ASSERT_EQUAL(t->n_read, 1);
+        ac_close(&t->d);
+        close(sv[1]);
+        CU_ASSERT_EQUAL(ac_map_free(map), 0);
+        event_base_free(base);
+    }
+}
+
+/* The map freed while attached; the attachment outlives it. */
+static void test_free_map_while_attached(void)
+{
+    size_t m;
+
+    for (m = 0; m < 2; m++) {
+        struct event_base *base = event_base_new();
+        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
+        ac_event *a = ac_event_attach(map, base, modes[m]);
+        tchan *t = tchan_new(map);
+        int sv[2];
+
+        t_socketpair(sv);
+        CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        CU_ASSERT_EQUAL(ac_map_free(map), 0);
+        CU_ASSERT_PTR_NULL(ac_event_map(a));
+        CU_ASSERT_FALSE(t_fd_open(sv[0]));
+        event_base_loop(base, EVLOOP_NONBLOCK); /* must not touch the map */
+        ac_event_refresh(a);
+        CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+        close(sv[1]);
+        event_base_free(base);
+    }
+}
+
+/* event_base_dispatch returns by itself once the map is empty; an idle
+ * map costs no refreshes in the meantime; 1000 channels each read a byte
+ * and EOF. */
+static void test_dispatch_ends_with_map(void)
+{
+    size_t m;
+
+    for (m = 0; m < 2; m++) {
+        struct event_base *base = event_base_new();
+        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
+        ac_event *a = ac_event_attach(map, base, modes[m]);
+        int i, peers[1000], before = t_destroyed;
+        unsigned long refreshes;
+        long long t0;
+
+        for (i = 0; i < 1000; i++) {
+            int sv[2];
+            tchan *t = tchan_new(map);
+            t_socketpair(sv);
+            CU_ASSERT_EQUAL_FATAL(ac_set_interest(&t->d, AC_READ), 0);
+            CU_ASSERT_EQUAL_FATAL(ac_set_socket(&t->d, sv[0]), 0);
+            peers[i] = sv[1];
+        }
+        /* idle: after the join refresh, nothing wakes the base */
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        refreshes = ac_event_refreshes(a);
+        {
+            struct timeval tv = {0, 300000};
+            event_base_loopexit(base, &tv);
+            event_base_dispatch(base);
+        }
+        CU_ASSERT(ac_event_refreshes(a) - refreshes <= 1);
+        for (i = 0; i < 1000; i++) {
+            CU_ASSERT_EQUAL(write(peers[i], "x", 1), 1);
+            close(peers[i]);
+        }
+        t0 = ms_now();
+        event_base_dispatch(base); /* returns when the map is empty */
+        CU_ASSERT(ms_now() - t0 < 5000);
+        CU_ASSERT_EQUAL(ac_map_count(map), 0);
+        CU_ASSERT_EQUAL(t_destroyed, before + 1000);
+        CU_ASSERT(ac_event_events(a) > 0);
+        CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+        CU_ASSERT_EQUAL(ac_map_free(map), 0);
+        event_base_free(base);
+    }
+}
+
+static void test_errors(void)
+{
+    struct event_base *base = event_base_new();
+    ac_map *po = ac_map_new(AC_BACKEND_POLL), *ep = ac_map_new(AC_BACKEND_EPOLL);
+    ac_event *a;
+
+    CU_ASSERT_PTR_NULL(ac_event_attach(NULL, base, AC_EVENT_AUTO));
+    CU_ASSERT_EQUAL(errno, EINVAL);
+    CU_ASSERT_PTR_NULL(ac_event_attach(po, base, AC_EVENT_BACKEND_FD));
+    CU_ASSERT_EQUAL(errno, EOPNOTSUPP);
+    a = ac_event_attach(po, base, AC_EVENT_AUTO); /* poll map: per fd */
+    CU_ASSERT_EQUAL(ac_event_get_mode(a), AC_EVENT_PER_FD);
+    CU_ASSERT_PTR_NULL(ac_event_attach(po, base, AC_EVENT_PER_FD));
+    CU_ASSERT_EQUAL(errno, EBUSY); /* one host at a time */
+    CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+    a = ac_event_attach(ep, base, AC_EVENT_AUTO);
+    CU_ASSERT_EQUAL(ac_event_get_mode(a), AC_EVENT_BACKEND_FD);
+    CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+    CU_ASSERT_EQUAL(ac_event_detach(NULL), -EINVAL);
+    ac_map_free(po);
+    ac_map_free(ep);
+    event_base_free(base);
+}
+
+static CU_TestInfo tests[] = {
+    {"detach_with_open_channels", test_detach_with_open_channels},
+    {"free_map_while_attached", test_free_map_while_attached},
+    {"dispatch_ends_with_map", test_dispatch_ends_with_map},
+    {"errors", test_errors},
+    CU_TEST_INFO_NULL,
+};
+
+static void reg(void)
+{
+    t_register_modes("event", tests, T_ONCE);
+}
+
+int main(int argc, char **argv)
+{
+    return t_main(argc, argv, reg);
+}
