@@ -33,6 +33,13 @@ for m in asyncore asyncore-glib asyncore-uv asyncore-event; do
 done
 find "$root" -path "*/include/asyncore/asynchat.h" | grep -q . ||
     { echo "missing asyncore/asynchat.h"; exit 1; }
+# The examples are installed (option install_examples, default true).
+if [ -x "$build/examples/echo_server" ]; then
+    for ex in echo_server echo_client http_client chat_server; do
+        find "$root" -path "*/bin/$ex" | grep -q . ||
+            { echo "example $ex not installed"; exit 1; }
+    done
+fi
 # Nothing unprefixed leaks from the shared libraries (STYLE.md).
 for lib in "$libdir"/libasyncore*.so; do
     leaked=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^ac_' || true)
