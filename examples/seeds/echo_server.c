@@ -25,6 +25,8 @@
  * and exits 0 on SIGINT/SIGTERM. */
 #include "seed.h"
 
+#include "../common.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +88,6 @@ int main(int argc, char **argv)
     ac_dispatcher server;
     struct sockaddr_storage addr;
     socklen_t len;
-    char shown[AC_ADDRSTRLEN];
     int port = 8080, r;
 
     if (argc == 3 && !strcmp(argv[1], "--port"))
@@ -104,11 +105,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "echo_server: %s\n", ac_strerror(r));
         return 1;
     }
-    len = sizeof(addr);
-    ac_getsockname(&server, &addr, &len);
-    printf("listening on %s\n",
-           ac_addr_string((struct sockaddr *)&addr, len, shown, sizeof(shown)));
-    fflush(stdout);
+    ex_print_listening("listening", &server);
     seed_run(loop); /* until SIGINT or SIGTERM */
     ac_close_all(NULL, true);
     return 0;

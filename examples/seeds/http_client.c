@@ -83,14 +83,10 @@ static const ac_dispatcher_class http_client_class = {
 static int http_client_init(http_client *c, const char *host, int port,
                             const char *path)
 {
-    struct sockaddr_storage addr;
-    socklen_t len;
     int r;
 
     ac_dispatcher_init(&c->base, &http_client_class, NULL);
-    if ((r = ac_create_socket(&c->base, AF_INET, SOCK_STREAM)) < 0 ||
-        (r = ac_resolve(host, port, AF_INET, false, &addr, &len)) < 0 ||
-        (r = ac_connect(&c->base, (struct sockaddr *)&addr, len)) < 0)
+    if ((r = seed_connect(&c->base, host, port)) < 0)
         return r;
     c->len = (size_t)snprintf(c->buffer, sizeof(c->buffer),
                               "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path,

@@ -123,8 +123,6 @@ int http_client_init(http_client *c, const char *url)
 {
     char host[256];
     const char *path, *why;
-    struct sockaddr_storage addr;
-    socklen_t len;
     int port = 80, r;
 
     memset(c, 0, sizeof(*c));
@@ -136,14 +134,8 @@ int http_client_init(http_client *c, const char *url)
     ac_dispatcher_init(&c->base, &http_client_class, NULL);
     c->request_len = (size_t)snprintf(c->request, sizeof(c->request),
                                       "GET %s HTTP/1.0\r\n\r\n", url);
-    if ((r = ac_create_socket(&c->base, AF_INET, SOCK_STREAM)) < 0 ||
-        (r = ac_resolve(host, port, AF_INET, false, &addr, &len)) < 0) {
-        fprintf(stderr, "%s: %s\n", url, ac_strerror(r));
-        ac_close(&c->base);
-        return r;
-    }
     seed_log(url, "connecting to ('%s', %d)", host, port);
-    if ((r = ac_connect(&c->base, (struct sockaddr *)&addr, len)) < 0) {
+    if ((r = seed_connect(&c->base, host, port)) < 0) {
         fprintf(stderr, "%s: connect: %s\n", url, ac_strerror(r));
         ac_close(&c->base);
     }

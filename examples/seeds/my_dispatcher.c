@@ -137,8 +137,6 @@ int main(int argc, char **argv)
     seed_loop loop = seed_init(&argc, argv, usage);
     const char *host = "127.0.0.1", *message = NULL;
     my_dispatcher *m = calloc(1, sizeof(*m));
-    struct sockaddr_storage addr;
-    socklen_t len;
     ac_map *map;
     int i, port = 0, r;
 
@@ -157,9 +155,7 @@ int main(int argc, char **argv)
     map = seed_map_new();
     ac_dispatcher_init(&m->base, &my_dispatcher_class, map);
     queue(m, message);
-    if ((r = ac_create_socket(&m->base, AF_INET, SOCK_STREAM)) < 0 ||
-        (r = ac_resolve(host, port, AF_INET, false, &addr, &len)) < 0 ||
-        (r = ac_connect(&m->base, (struct sockaddr *)&addr, len)) < 0) {
+    if ((r = seed_connect(&m->base, host, port)) < 0) {
         fprintf(stderr, "my_dispatcher: %s\n", ac_strerror(r));
         return 1;
     }

@@ -1,16 +1,12 @@
 /* The seed ports' loop, options and logging (seed.h). */
 #include "seed.h"
 
+#include "../common.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "%s\n", what);
-    exit(2);
-}
 
 static ac_backend backend = AC_BACKEND_EPOLL;
 
@@ -19,6 +15,8 @@ seed_loop seed_init(int *argc, char **argv, const char *usage)
     seed_loop loop = SEED_NATIVE;
     int i, out = 1;
 
+    ex_prog = argv[0];
+
     for (i = 1; i < *argc; i++) {
         const char *a = argv[i], *v = i + 1 < *argc ? argv[i + 1] : "";
         if (!strcmp(a, "--help")) {
@@ -26,14 +24,7 @@ seed_loop seed_init(int *argc, char **argv, const char *usage)
             exit(0);
         } else if (!strcmp(a, "--backend")) {
             i++;
-            if (!strcmp(v, "select"))
-                backend = AC_BACKEND_SELECT;
-            else if (!strcmp(v, "poll"))
-                backend = AC_BACKEND_POLL;
-            else if (!strcmp(v, "epoll"))
-                backend = AC_BACKEND_EPOLL;
-            else
-                fail("--backend: expected select, poll or epoll");
+            backend = ex_backend(v);
         } else if (!strcmp(a, "--loop")) {
             const char *why;
             i++;
@@ -48,8 +39,20 @@ seed_loop seed_init(int *argc, char **argv, const char *usage)
     *argc = out;
     argv[out] = NULL;
     if (!ac_map_default() || ac_map_set_backend(ac_map_default(), backend) < 0)
-        fail("cannot create the map");
+        ex_fail("cannot create the map");
     return loop;
+}
+
+int seed_connect(ac_dispatcher *d, const char *host, int port)
+{
+    struct sockaddr_storage addr;
+    socklen_t len;
+    int r;
+
+    if ((r = ac_create_socket(d, AF_INET, SOCK_STREAM)) < 0 ||
+        (r = ac_resolve(host, port, AF_INET, false, &addr, &len)) < 0)
+        return r;
+    return ac_connect(d, (struct sockaddr *)&addr, len);
 }
 
 ac_map *seed_map_new(void)
@@ -57,7 +60,7 @@ ac_map *seed_map_new(void)
     ac_map *map = ac_map_new(backend);
 
     if (!map)
-        fail("cannot create the map");
+        ex_fail("cannot create the map");
     return map;
 }
 

@@ -20,6 +20,10 @@ typedef ex_loop_kind seed_loop;
 /* Removes --backend/--loop (and answers --help with `usage`) from argv,
  * makes the default map use the backend; returns the loop to run. */
 seed_loop seed_init(int *argc, char **argv, const char *usage);
+/* self.create_socket(AF_INET, SOCK_STREAM); self.connect((host, port)):
+ * 0 or the negative errno of the step that failed. */
+int seed_connect(ac_dispatcher *d, const char *host, int port);
+
 /* A map of its own (the seeds' `map = {}`) on the chosen backend. */
 ac_map *seed_map_new(void);
 
