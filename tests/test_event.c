@@ -19,6 +19,31 @@ static long long ms_now(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The common start: a base, an epoll map attached in `mode`, and one
+ * channel on a socketpair (the other end in sv[1]), seen by one iteration. */
+typedef struct {
+    struct event_base *base;
+    ac_map *map;
+    ac_event *a;
+    tchan *t;
+} fixture;
+
+static fixture attached(ac_event_mode mode, int sv[2])
+{
+    fixture f;
+
+    f.base = event_base_new();
+    f.map = ac_map_new(AC_BACKEND_EPOLL);
+    f.a = ac_event_attach(f.map, f.base, mode);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f.a);
+    CU_ASSERT_EQUAL(ac_event_get_mode(f.a), mode);
+    f.t = tchan_new(f.map);
+    t_socketpair(sv);
+    CU_ASSERT_EQUAL(ac_set_socket(&f.t->d, sv[0]), 0);
+    event_base_loop(f.base, EVLOOP_NONBLOCK);
+    return f;
+}
+
 /* Detached with a channel open: the map's own loop takes over; closing
  * the channel afterwards calls nothing of the adapter's. */
 static void test_detach_with_open_channels(void)
@@ -26,18 +51,13 @@ static void test_detach_with_open_channels(void)
     size_t m;
 
     for (m = 0; m < 2; m++) {
-        struct event_base *base = event_base_new();
-        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
-        ac_event *a = ac_event_attach(map, base, modes[m]);
-        tchan *t = tchan_new(map);
         int sv[2];
+        fixture f = attached(modes[m], sv);
+        struct event_base *base = f.base;
+        ac_map *map = f.map;
+        tchan *t = f.t;
 
-        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-        CU_ASSERT_EQUAL(ac_event_get_mode(a), modes[m]);
-        t_socketpair(sv);
-        CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+        CU_ASSERT_EQUAL(ac_event_detach(f.a), 0);
         CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
         event_base_loop(base, EVLOOP_NONBLOCK); /* nothing of ours runs */
         CU_ASSERT_EQUAL(t->n_read, 0);
@@ -56,16 +76,12 @@ static void test_free_map_while_attached(void)
     size_t m;
 
     for (m = 0; m < 2; m++) {
-        struct event_base *base = event_base_new();
-        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
-        ac_event *a = ac_event_attach(map, base, modes[m]);
-        tchan *t = tchan_new(map);
         int sv[2];
+        fixture f = attached(modes[m], sv);
+        struct event_base *base = f.base;
+        ac_event *a = f.a;
 
-        t_socketpair(sv);
-        CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        CU_ASSERT_EQUAL(ac_map_free(map), 0);
+        CU_ASSERT_EQUAL(ac_map_free(f.map), 0);
         CU_ASSERT_PTR_NULL(ac_event_map(a));
         CU_ASSERT_FALSE(t_fd_open(sv[0]));
         event_base_loop(base, EVLOOP_NONBLOCK); /* must not touch the map */
