@@ -248,7 +248,7 @@ int ac_close(ac_dispatcher *d)
     /* The host and the backend forget the fd before it is closed, so a new
      * descriptor with the same number starts clean. */
     ac__map_remove(map, d);
-    if (d->io && d->io->close)
+    if (d->io->close)
         d->io->close(d);
     if (d->release)
         d->release(d);

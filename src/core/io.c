@@ -36,11 +36,6 @@ const ac_io_ops ac_socket_io = {
     .close = NULL,
 };
 
-static const ac_io_ops *io_of(const ac_dispatcher *d)
-{
-    return d->io ? d->io : &ac_socket_io;
-}
-
 int ac_set_io(ac_dispatcher *d, const ac_io_ops *io, void *data)
 {
     if (!d || (io && (!io->send || !io->recv)))
@@ -54,7 +49,7 @@ int ac_set_io(ac_dispatcher *d, const ac_io_ops *io, void *data)
 
 const ac_io_ops *ac_get_io(const ac_dispatcher *d)
 {
-    return d ? io_of(d) : NULL;
+    return d ? d->io : NULL;
 }
 
 void *ac_get_io_data(const ac_dispatcher *d)
@@ -64,7 +59,7 @@ void *ac_get_io_data(const ac_dispatcher *d)
 
 int ac__shutdown_write(ac_dispatcher *d)
 {
-    const ac_io_ops *io = io_of(d);
+    const ac_io_ops *io = d->io;
     int r;
 
     if (!io->shutdown)
@@ -99,7 +94,7 @@ ssize_t ac_send(ac_dispatcher *d, const void *buf, size_t len)
         return -EINVAL;
     if (AC__FLAG(d, AC__F_WRSHUT))
         return -EPIPE; /* writing was shut down (ac_close_lingering) */
-    n = io_of(d)->send(d, buf, len);
+    n = d->io->send(d, buf, len);
     if (n >= 0)
         return n;
     if (n == -EAGAIN)
@@ -117,7 +112,7 @@ ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len)
         return r;
     if (!buf || len == 0)
         return -EINVAL;
-    n = io_of(d)->recv(d, buf, len);
+    n = d->io->recv(d, buf, len);
     if (n > 0)
         return n;
     if (n == 0) {

@@ -142,7 +142,7 @@ int ac_close_lingering(ac_dispatcher *d, int timeout_ms, size_t max_bytes)
     l->d = d;
     l->left = max_bytes;
     l->klass = d->klass;
-    l->io = d->io ? d->io : &ac_socket_io;
+    l->io = d->io;
     l->io_data = d->io_data;
     d->klass = &linger_class;
     d->io = &linger_io;

@@ -144,14 +144,21 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
         ac_set_host_data(d, w);
         on_wake(a); /* a pulled channel gets its interest at a refresh */
     }
+    /* one event per channel, reassigned (not reallocated) when what it
+     * waits for changes: with_send toggles writing on every burst */
     if (w->ev)
-        event_free(w->ev); /* libevent changes what it waits for this way */
-    w->ev = what ? event_new(a->base, fd, what | EV_PERSIST, on_io, w) : NULL;
+        event_del(w->ev);
+    if (!what)
+        return 0;
+    if (!w->ev) {
+        if (!(w->ev = event_new(a->base, fd, what | EV_PERSIST, on_io, w)))
+            return -ENOMEM;
+    } else {
+        event_assign(w->ev, a->base, fd, what | EV_PERSIST, on_io, w);
+    }
     if (w->own)
         a->wake_ev = w->ev;
-    if (what && !w->ev)
-        return -ENOMEM;
-    if (w->ev && (!w->own || a->live) && event_add(w->ev, NULL) < 0)
+    if ((!w->own || a->live) && event_add(w->ev, NULL) < 0)
         return errno ? -errno : -EIO;
     return 0;
 }
