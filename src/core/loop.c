@@ -23,6 +23,15 @@ static int wait_ready(ac_map *map, int timeout_ms)
     }
 }
 
+/* Wait on the map's backend and dispatch what it reports: the second half
+ * of an iteration, after the refresh. */
+static int wait_and_dispatch(ac_map *map, int timeout_ms)
+{
+    int n = wait_ready(map, timeout_ms);
+
+    return n <= 0 ? n : ac__dispatch_fired(map, (size_t)n);
+}
+
 int ac_poll_once(ac_map *map, int timeout_ms)
 {
     int n, due, pending;
@@ -43,24 +52,17 @@ int ac_poll_once(ac_map *map, int timeout_ms)
     due = ac_map_timeout(map);
     if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
         timeout_ms = due;
-    n = wait_ready(map, timeout_ms);
-    if (n <= 0)
-        return n < 0 ? n : pending;
-    return pending + ac__dispatch_fired(map, (size_t)n);
+    n = wait_and_dispatch(map, timeout_ms);
+    return n < 0 ? n : pending + n;
 }
 
 int ac_map_dispatch_ready(ac_map *map)
 {
-    int n;
-
     if (!map)
         return -EINVAL;
     if (map->depth > 0 || map->has_hooks)
         return -EBUSY;
-    n = wait_ready(map, 0);
-    if (n <= 0)
-        return n;
-    return ac__dispatch_fired(map, (size_t)n);
+    return wait_and_dispatch(map, 0);
 }
 
 int ac_loop(ac_map *map, const ac_loop_opts *opts)
