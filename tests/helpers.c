@@ -19,7 +19,17 @@ t_mode t_current;
 
 static const char *const mode_names[T_NMODES] = {
     "select", "poll", "epoll", "host", "uv", "glib", "glib-backend-fd",
-    "event", "event-backend-fd"};
+    "event", "event-backend-fd", "qt", "qt-backend-fd"};
+
+#ifdef AC_TEST_QT
+#include "qt_host.h"
+
+static void qt_done(void)
+{
+    CU_ASSERT_PTR_NULL(ac_qt_map(tq_current())); /* the map was freed (C-74) */
+    CU_ASSERT_EQUAL(tq_done(), 0);
+}
+#endif
 
 #ifdef AC_TEST_EVENT
 #include <asyncore/event.h>
@@ -308,7 +318,8 @@ ac_map *t_map_new(void)
     static const ac_backend backends[] = {
         AC_BACKEND_SELECT, AC_BACKEND_POLL,  AC_BACKEND_EPOLL,
         AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
-        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL};
+        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
+        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL};
     ac_map *map;
 
 #ifdef AC_TEST_UV
@@ -322,6 +333,10 @@ ac_map *t_map_new(void)
 #ifdef AC_TEST_EVENT
     if (ev_att)
         ev_done();
+#endif
+#ifdef AC_TEST_QT
+    if (tq_current())
+        qt_done();
 #endif
     fds_at_start = t_open_fds();
     memset(&host, 0, sizeof(host));
@@ -363,6 +378,10 @@ ac_map *t_map_new(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(ev_att);
     }
 #endif
+#ifdef AC_TEST_QT
+    if (t_qt())
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tq_attach(map, t_current == T_QTFD));
+#endif
     return map;
 }
 
@@ -403,6 +422,10 @@ void t_map_done(ac_map *map)
 #ifdef AC_TEST_EVENT
     if (ev_att)
         ev_done();
+#endif
+#ifdef AC_TEST_QT
+    if (tq_current())
+        qt_done();
 #endif
     CU_ASSERT_EQUAL(t_open_fds(), fds_at_start);
     if (t_current == T_HOST) {
@@ -450,6 +473,10 @@ int t_step(ac_map *map, int timeout_ms)
 #ifdef AC_TEST_EVENT
     if (t_current == T_EVENT || t_current == T_EVENTFD)
         return ac_map_alive(map) ? ev_run(timeout_ms, false) : 0;
+#endif
+#ifdef AC_TEST_QT
+    if (t_qt())
+        return ac_map_alive(map) ? tq_step(timeout_ms) : 0;
 #endif
     return ac_poll_once(map, timeout_ms);
 }
@@ -533,6 +560,12 @@ long long t_run_host(ac_map *map, int ms)
         /* event_base_dispatch: libevent has no unreferenced events, so a
          * guard would keep it running; meson's timeout bounds a hang */
         ev_run(-1, true);
+        break;
+#endif
+#ifdef AC_TEST_QT
+    case T_QT:
+    case T_QTFD:
+        tq_run(map, ms);
         break;
 #endif
     default: {
@@ -670,12 +703,29 @@ static int init_T_GLIBFD(void)
 MODE_INIT(T_EVENT)
 MODE_INIT(T_EVENTFD)
 
+/* The QCoreApplication opens descriptors of its own: it is made before the
+ * suite and kept for the process, so the leak check sees only the test's. */
+#ifdef AC_TEST_QT
+#define QT_APP() tq_app()
+#else
+#define QT_APP() (void)0
+#endif
+#define QT_INIT(m)                                                           \
+    static int init_##m(void)                                                \
+    {                                                                        \
+        QT_APP();                                                            \
+        t_current = m;                                                       \
+        return 0;                                                            \
+    }
+QT_INIT(T_QT)
+QT_INIT(T_QTFD)
+
 void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes)
 {
     static int (*const inits[T_NMODES])(void) = {
         init_T_SELECT, init_T_POLL, init_T_EPOLL,  init_T_HOST,
         init_T_UV,     init_T_GLIB, init_T_GLIBFD, init_T_EVENT,
-        init_T_EVENTFD};
+        init_T_EVENTFD, init_T_QT,  init_T_QTFD};
     int m;
 
     for (m = 0; m < T_NMODES; m++) {
@@ -696,6 +746,10 @@ void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes)
 #ifndef AC_TEST_EVENT
         if (m == T_EVENT || m == T_EVENTFD)
             continue; /* built without the libevent adapter */
+#endif
+#ifndef AC_TEST_QT
+        if (m == T_QT || m == T_QTFD)
+            continue; /* built without the Qt adapter */
 #endif
         suite_name = malloc(strlen(name) + strlen(mode_names[m]) + 2);
 

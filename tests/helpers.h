@@ -8,12 +8,17 @@
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     T_SELECT, T_POLL, T_EPOLL, /* ac_poll_once on each backend */
     T_HOST,                    /* a poll() host loop written in helpers.c */
     T_UV,                      /* a uv loop through asyncore-uv */
     T_GLIB, T_GLIBFD,          /* a GMainContext: per fd, and backend fd */
     T_EVENT, T_EVENTFD,        /* a libevent base: per fd, and backend fd */
+    T_QT, T_QTFD,              /* a Qt event dispatcher: per fd, backend fd */
     T_NMODES
 } t_mode;
 
@@ -72,7 +77,7 @@ bool t_fd_open(int fd);
 #define T_ALL ((1u << T_NMODES) - 1)
 #define T_HOSTED \
     ((1u << T_HOST) | (1u << T_UV) | (1u << T_GLIB) | (1u << T_GLIBFD) | \
-     (1u << T_EVENT) | (1u << T_EVENTFD))
+     (1u << T_EVENT) | (1u << T_EVENTFD) | (1u << T_QT) | (1u << T_QTFD))
 #define T_NATIVE (T_ALL & ~T_HOSTED)
 #define T_ONCE (1u << T_EPOLL)
 void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes);
@@ -80,7 +85,8 @@ void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes);
 /* Standard main: registers via `reg`, runs, returns failures != 0. */
 int t_main(int argc, char **argv, void (*reg)(void));
 
-#endif
+
+#define t_qt() (t_current == T_QT || t_current == T_QTFD)
 
 /* A channel that records every handler call. Heap-allocated by tchan_new
  * and freed in destroy (which bumps t_destroyed). Optional per-instance
@@ -123,3 +129,9 @@ tchan *tchan_server(ac_map *map, int family, struct sockaddr_storage *addr,
 /* A tchan connecting to addr. */
 tchan *tchan_client(ac_map *map, const struct sockaddr_storage *addr,
                     socklen_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
