@@ -1,11 +1,11 @@
 /* echo_server: echoes every byte back, the asyncore way.
  *
- *   echo_server [--host H] [--port P] [--loop native|glib|uv|event]
+ *   echo_server [--host H] [--port P] [--loop native|glib|uv|event|qt]
  *               [--backend select|poll|epoll] [--threads N]
  *
  * The channels (echo_service.c) are the same whichever loop runs them:
- * ac_loop() itself, a GLib main context, a libuv loop or a libevent
- * event_base. With --threads
+ * ac_loop() itself, a GLib main context, a libuv loop, a libevent
+ * event_base or a Qt event loop. With --threads
  * N, N threads each run a map of their own with a listener on the same
  * port (SO_REUSEPORT: the kernel spreads the connections): nothing is
  * shared between them and nothing is locked on the data path. */
@@ -37,7 +37,7 @@ static void *run_worker(void *arg)
 
 static void usage(void)
 {
-    printf("usage: %s [--host H] [--port P] [--loop native|glib|uv|event]\n"
+    printf("usage: %s [--host H] [--port P] [--loop native|glib|uv|event|qt]\n"
            "       %*s [--backend select|poll|epoll] [--threads N]\n"
            "Echo every byte back. --port 0 picks a free port; the first line\n"
            "on stdout is 'listening on HOST:PORT'. --threads N runs N maps\n"

@@ -48,7 +48,17 @@ int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why)
 #endif
         return 0;
     }
-    *why = "expected native, glib, uv or event";
+    if (!strcmp(name, "qt")) {
+        *kind = EX_QT;
+#ifndef HAVE_ASYNCORE_QT
+        *why = "this build has no Qt adapter";
+        return -ENOSYS;
+#else
+        ex_qt_app();
+        return 0;
+#endif
+    }
+    *why = "expected native, glib, uv, event or qt";
     return -EINVAL;
 }
 
@@ -134,6 +144,10 @@ int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms)
 #ifdef HAVE_ASYNCORE_EVENT
     if (kind == EX_EVENT)
         return run_event(map);
+#endif
+#ifdef HAVE_ASYNCORE_QT
+    if (kind == EX_QT)
+        return ex_run_qt(map);
 #endif
     return ac_loop(map, &opts);
 }

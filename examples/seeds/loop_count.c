@@ -2,7 +2,7 @@
  * asyncore.loop(count=1) lets another loop drive the map one step at a
  * time.
  *
- *   loop_count URL... [--backend B] [--loop native|glib|uv|event]
+ *   loop_count URL... [--backend B] [--loop native|glib|uv|event|qt]
  *
  *   clients = [HttpClient(url) for url in URLS]
  *   loop_counter = 0
@@ -14,7 +14,8 @@
  * "Instead of our own while loop, we could call asyncore.loop() like this
  * from a GUI toolkit idle handler": --loop glib does exactly that from a
  * GLib idle source, --loop uv from a uv_idle_t, --loop event from a
- * libevent event that keeps re-activating itself. (This is the polling way;
+ * libevent event that keeps re-activating itself, --loop qt from a 0 ms
+ * QTimer. (This is the polling way;
  * seed.c's GSource and uv adapters are the ones that sleep.) */
 #include "http_pymotw.h"
 #include "seed.h"
@@ -33,7 +34,7 @@
 #endif
 
 #define USAGE \
-    "usage: loop_count URL... [--backend B] [--loop native|glib|uv|event]"
+    "usage: loop_count URL... [--backend B] [--loop native|glib|uv|event|qt]"
 
 static int loop_counter;
 
@@ -117,6 +118,10 @@ int main(int argc, char **argv)
         event_free(idle);
         event_base_free(base);
     }
+#endif
+#ifdef HAVE_ASYNCORE_QT
+    if (loop == EX_QT)
+        ex_qt_idle(step);
 #endif
     if (loop == SEED_NATIVE)
         while (step())

@@ -80,6 +80,13 @@ class EchoTests(unittest.TestCase):
     def test_event_loop_1000_conns(self):
         self.check_backend("epoll", 1000, loop="event")
 
+    def test_qt_loop_1000_conns(self):
+        self.check_backend("epoll", 1000, loop="qt")
+
+    def test_qt_loop_per_fd(self):
+        # a poll map: QSocketNotifiers per channel through the hooks
+        self.check_backend("poll", 300, loop="qt")
+
     def test_glib_loop_1000_conns(self):
         self.check_backend("epoll", 1000, loop="glib")
 
@@ -221,7 +228,7 @@ class CommandLineTests(unittest.TestCase):
             ("echo_server", "--port", "70000"),
             ("echo_server", "--port"),
             ("echo_server", "--backend", "kqueue"),
-            ("echo_server", "--loop", "qt"),
+            ("echo_server", "--loop", "tk"),
             ("echo_client",),
             ("echo_client", "--port", "x"),
             ("echo_client", "--port", "1", "--conns", "0"),
@@ -356,6 +363,9 @@ class ThreadsTests(unittest.TestCase):
 
     def test_event(self):
         self.check("event")
+
+    def test_qt(self):
+        self.check("qt")
 
     def test_bad_thread_count(self):
         r = run(EX + "/echo_server", "--threads", "0")

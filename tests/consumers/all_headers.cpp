@@ -4,8 +4,10 @@
 #include <asyncore/asyncore.h>
 #include <asyncore/event.h>
 #include <asyncore/glib.h>
+#include <asyncore/qt.h>
 #include <asyncore/uv.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "roundtrip.h"
@@ -19,6 +21,9 @@ int main()
         ac_timer_init(&timer, ac_map_default(), nullptr, nullptr) != -EINVAL)
         return 1;
     ac_close(&chat.base);
+    // no QCoreApplication: this thread has no Qt event dispatcher
+    if (ac_qt_attach(ac_map_default(), AC_QT_AUTO) != nullptr || errno != ESRCH)
+        return 1;
     if (roundtrip() != 0)
         return 1;
     std::printf("C++17: %s, every header, round trip ok\n", ac_version());
