@@ -1,6 +1,6 @@
 /* The libevent adapter's own contract (C-100): teardown in either order,
- * event_base_dispatch ending with the map, no wake-ups while idle, and a
- * thousand channels. Every core test also runs on this adapter (the
+ * event_base_dispatch ending with the map, no wake-ups while idle, a
+ * thousand channels, and a host swap mid-stream. Every core test also runs on this adapter (the
  * "event" and "event-backend-fd" suites of the other files). */
 #include "helpers.h"
 
@@ -140,6 +140,52 @@ static void test_dispatch_ends_with_map(void)
     }
 }
 
+/* Mid-stream the map moves from libevent (per fd) to its own loop, to
+ * libevent on the epoll fd and back: every byte arrives once, in order. */
+static void test_host_swap_mid_stream(void)
+{
+    int sv[2], phase;
+    fixture f = attached(AC_EVENT_PER_FD, sv);
+    static char sent[60000];
+    size_t off = 0, i;
+
+    for (i = 0; i < sizeof(sent); i++)
+        sent[i] = (char)('a' + (i * 7 + i / 251) % 26);
+    for (phase = 0; phase < 4; phase++) {
+        size_t end = off + sizeof(sent) / 4;
+        long long stop = ms_now() + 5000;
+
+        while (off < end) {
+            ssize_t n = write(sv[1], sent + off, end - off);
+            CU_ASSERT_FATAL(n > 0);
+            off += (size_t)n;
+        }
+        while (f.t->in_len < off && ms_now() < stop) {
+            if (phase == 1)
+                ac_poll_once(f.map, 10);
+            else
+                event_base_loop(f.base, EVLOOP_ONCE);
+        }
+        CU_ASSERT_EQUAL(f.t->in_len, off);
+        if (phase == 0 || phase == 2) {
+            CU_ASSERT_EQUAL(ac_event_detach(f.a), 0);
+            f.a = NULL;
+        }
+        if (phase == 1 || phase == 2) {
+            f.a = ac_event_attach(f.map, f.base, phase == 1
+                                                     ? AC_EVENT_BACKEND_FD
+                                                     : AC_EVENT_PER_FD);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(f.a);
+        }
+    }
+    CU_ASSERT_EQUAL(memcmp(f.t->in, sent, sizeof(sent)), 0);
+    ac_close(&f.t->d);
+    close(sv[1]);
+    CU_ASSERT_EQUAL(ac_event_detach(f.a), 0);
+    CU_ASSERT_EQUAL(ac_map_free(f.map), 0);
+    event_base_free(f.base);
+}
+
 static void test_errors(void)
 {
     struct event_base *base = event_base_new();
@@ -168,6 +214,7 @@ static CU_TestInfo tests[] = {
     {"detach_with_open_channels", test_detach_with_open_channels},
     {"free_map_while_attached", test_free_map_while_attached},
     {"dispatch_ends_with_map", test_dispatch_ends_with_map},
+    {"host_swap_mid_stream", test_host_swap_mid_stream},
     {"errors", test_errors},
     CU_TEST_INFO_NULL,
 };
