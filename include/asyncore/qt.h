@@ -12,14 +12,17 @@
  * first. Every call below must come from that thread.
  *
  * How the map runs: the map's refresh (ac_map_refresh(): due timers,
- * pulled predicates, pending readiness) runs on the dispatcher's
- * aboutToBlock signal, before every wait, and on its awake signal when
- * something was dispatched or woken since the last refresh (so a loop of
- * non-blocking processEvents() calls refreshes too); a precise single-shot
- * QTimer covers ac_map_timeout(). Readiness comes from a QSocketNotifier per
+ * pulled predicates, pending readiness) runs once per pass of the event
+ * dispatcher, before its wait: on the aboutToBlock signal, or on awake for
+ * a pass that does not wait (so a loop of non-blocking processEvents()
+ * calls works too). Qt's Unix dispatcher (QT_NO_GLIB=1) delivers posted
+ * events between the two signals, so there it refreshes at both. A precise
+ * single-shot QTimer ends the wait at ac_map_timeout(); the pass after it
+ * runs what is due. Readiness comes from a QSocketNotifier per
  * channel and direction (PER_FD; a notifier is created the first time its
- * direction is wanted, disabled when it no longer is, and disabled and
- * deleted before the descriptor closes) or from one notifier on the map's
+ * direction is wanted, disabled when it no longer is, disabled before the
+ * descriptor closes and deleted at the next refresh, never inside its own
+ * signal) or from one notifier on the map's
  * epoll descriptor (BACKEND_FD, the default on epoll maps). A nested event
  * loop run from one of the map's handlers (a modal dialog) does not
  * dispatch the map: its notifiers are held until the handler returns.
@@ -65,7 +68,7 @@ AC_EXTERN ac_qt *ac_qt_attach(ac_map *map, ac_qt_mode mode);
 AC_EXTERN int ac_qt_detach(ac_qt *q);
 
 /** Refresh now and re-arm the deadline (not needed in normal use: every
- * wait is preceded by a refresh). */
+ * wait is preceded by a refresh). Does nothing inside the map's work. */
 AC_EXTERN void ac_qt_refresh(ac_qt *q);
 
 /** The attached map: NULL once it was freed or the application went. */
