@@ -6,7 +6,6 @@
 #include <QAbstractEventDispatcher>
 #include <QCoreApplication>
 #include <QObject>
-#include <QPointer>
 #include <QSocketNotifier>
 #include <QThread>
 #include <QTimer>
@@ -42,8 +41,7 @@ struct ac_qt {
     // notifiers of closed channels, disabled, waiting for a refresh to be
     // deleted; notifiers that fired inside a nested loop, disabled, waiting
     // for the outer dispatch to return
-    std::vector<QSocketNotifier *> graveyard;
-    std::vector<QPointer<QSocketNotifier>> held;
+    std::vector<QSocketNotifier *> graveyard, held;
     unsigned long refreshes = 0, events = 0;
 };
 
@@ -55,9 +53,22 @@ std::mutex registry_lock;
 std::vector<ac_qt *> registry;
 bool routine_added;
 
+// A held notifier leaves the list when its channel no longer wants it
+// (or closes): the outer dispatch must not enable it again.
+bool unhold(ac_qt *q, QSocketNotifier *n)
+{
+    auto it = std::find(q->held.begin(), q->held.end(), n);
+
+    if (it == q->held.end())
+        return false;
+    q->held.erase(it);
+    return true;
+}
+
 void bury(ac_qt *q, QSocketNotifier *n)
 {
     n->setEnabled(false);  // the fd may close right after this
+    unhold(q, n);
     if (q->depth)
         q->graveyard.push_back(n);
     else
@@ -86,9 +97,8 @@ void bury_all(ac_qt *q)
 // Readiness that came inside a nested loop can be taken now.
 void release_held(ac_qt *q)
 {
-    for (const QPointer<QSocketNotifier> &n : q->held)
-        if (n)
-            n->setEnabled(true);
+    for (QSocketNotifier *n : q->held)
+        n->setEnabled(true);
     q->held.clear();
 }
 
@@ -168,8 +178,14 @@ int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
             unsigned bit = bits[i];
             QObject::connect(n, &QSocketNotifier::activated, q->ctx,
                              [q, n, fd, bit] { on_activated(q, n, fd, bit); });
-        } else if (n && n->isEnabled() != want) {
-            n->setEnabled(want);
+        } else if (n) {
+            // a held notifier stays off until the outer dispatch returns,
+            // and is not turned on then if its direction is no longer wanted
+            bool held = want ? std::find(q->held.begin(), q->held.end(), n) !=
+                                   q->held.end()
+                             : unhold(q, n);
+            if (!held && n->isEnabled() != want)
+                n->setEnabled(want);
         }
     }
     return 0;
@@ -195,8 +211,10 @@ void on_detached(void *data)
     ac_qt *q = static_cast<ac_qt *>(data);
 
     q->map = nullptr;
-    if (q->backend)  // the map's epoll fd closes with the map
+    if (q->backend) {  // the map's epoll fd closes with the map
         q->backend->setEnabled(false);
+        unhold(q, q->backend);
+    }
 }
 
 // Drop everything that lives in the event dispatcher: notifiers, the timer,
