@@ -5,6 +5,7 @@
 
 #include <QAbstractEventDispatcher>
 #include <QCoreApplication>
+#include <QDeadlineTimer>
 #include <QObject>
 #include <QSocketNotifier>
 #include <QThread>
@@ -34,6 +35,7 @@ struct ac_qt {
     QThread *thread = nullptr;
     QObject *ctx = nullptr;  // context of every connection; owns the timer
     QTimer *deadline = nullptr;
+    qint64 armed_at = 0;  // when the deadline timer fires (ms, monotonic)
     QSocketNotifier *backend = nullptr;
     int depth = 0;         // inside the map's work (a refresh, a dispatch)
     bool glib = false;     // the dispatcher emits awake after its wait too
@@ -75,14 +77,21 @@ void bury(ac_qt *q, QSocketNotifier *n)
         delete n;
 }
 
+// Restarting a QTimer re-registers it with the dispatcher: done only when
+// the map's deadline moved, not at every refresh.
 void arm(ac_qt *q)
 {
     int due = ac_map_timeout(q->map);
 
-    if (due < 0)
+    if (due < 0) {
         q->deadline->stop();
-    else
-        q->deadline->start(due);
+        return;
+    }
+    qint64 at = QDeadlineTimer::current(Qt::PreciseTimer).deadline() + due;
+    if (q->deadline->isActive() && at == q->armed_at)
+        return;
+    q->armed_at = at;
+    q->deadline->start(due);
 }
 
 // Notifiers of closed channels are deleted here, at a refresh, never
