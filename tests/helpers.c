@@ -313,17 +313,11 @@ bool t_fd_open(int fd)
 static void uv_done(void);
 #endif
 
-ac_map *t_map_new(void)
+/* Finish the host the map was attached to (its map already freed). */
+static void hosts_done(void)
 {
-    static const ac_backend backends[] = {
-        AC_BACKEND_SELECT, AC_BACKEND_POLL,  AC_BACKEND_EPOLL,
-        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
-        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
-        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL};
-    ac_map *map;
-
 #ifdef AC_TEST_UV
-    if (uv_att) /* a test freed its map itself: finish that host first */
+    if (uv_att)
         uv_done();
 #endif
 #ifdef AC_TEST_GLIB
@@ -338,6 +332,18 @@ ac_map *t_map_new(void)
     if (tq_current())
         qt_done();
 #endif
+}
+
+ac_map *t_map_new(void)
+{
+    static const ac_backend backends[] = {
+        AC_BACKEND_SELECT, AC_BACKEND_POLL,  AC_BACKEND_EPOLL,
+        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
+        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL, AC_BACKEND_EPOLL,
+        AC_BACKEND_EPOLL,  AC_BACKEND_EPOLL};
+    ac_map *map;
+
+    hosts_done(); /* a test freed its map itself: finish that host first */
     fds_at_start = t_open_fds();
     memset(&host, 0, sizeof(host));
     t_log_clear();
@@ -411,22 +417,7 @@ void t_map_done(ac_map *map)
 {
     CU_ASSERT_EQUAL(ac_map_count(map), 0);
     CU_ASSERT_EQUAL(ac_map_free(map), 0);
-#ifdef AC_TEST_UV
-    if (t_current == T_UV && uv_att)
-        uv_done();
-#endif
-#ifdef AC_TEST_GLIB
-    if (g_src)
-        glib_done();
-#endif
-#ifdef AC_TEST_EVENT
-    if (ev_att)
-        ev_done();
-#endif
-#ifdef AC_TEST_QT
-    if (tq_current())
-        qt_done();
-#endif
+    hosts_done();
     CU_ASSERT_EQUAL(t_open_fds(), fds_at_start);
     if (t_current == T_HOST) {
         CU_ASSERT_EQUAL(host.n, 0);
