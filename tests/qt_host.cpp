@@ -12,6 +12,25 @@
 static QCoreApplication *app;
 static ac_qt *att;
 
+// A Qt loop runs until quit(): "until done" is checked after every pass,
+// as a GUI program would from its own code.
+void tq_run_until(int ms, const std::function<bool()> &done)
+{
+    QEventLoop loop;
+    QTimer guard;
+
+    guard.setSingleShot(true);
+    QObject::connect(&guard, &QTimer::timeout, &loop, &QEventLoop::quit);
+    guard.start(ms);
+    QObject::connect(QAbstractEventDispatcher::instance(),
+                     &QAbstractEventDispatcher::awake, &loop, [&] {
+                         if (done())
+                             loop.quit();
+                     });
+    if (!done())
+        loop.exec();
+}
+
 extern "C" {
 
 void tq_app(void)
@@ -77,21 +96,7 @@ int tq_step(int ms)
 
 void tq_run(ac_map *map, int ms)
 {
-    QEventLoop loop;
-    QTimer guard, check;
-
-    // a Qt loop runs until quit(): the test's "until the map is done" is
-    // checked after every pass, as a GUI program would from its own code
-    guard.setSingleShot(true);
-    QObject::connect(&guard, &QTimer::timeout, &loop, &QEventLoop::quit);
-    guard.start(ms);
-    QObject::connect(QAbstractEventDispatcher::instance(),
-                     &QAbstractEventDispatcher::awake, &loop, [&] {
-                         if (!ac_map_alive(map))
-                             loop.quit();
-                     });
-    if (ac_map_alive(map))
-        loop.exec();
+    tq_run_until(ms, [map] { return !ac_map_alive(map); });
 }
 
 } // extern "C"

@@ -19,6 +19,10 @@ void tq_run(ac_map *map, int ms); /* a QEventLoop until the map is done */
 
 #ifdef __cplusplus
 }
+
+#include <functional>
+/* The thread's event loop for `ms`, or until `done` says so. */
+void tq_run_until(int ms, const std::function<bool()> &done);
 #endif
 
 #endif

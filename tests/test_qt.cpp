@@ -33,27 +33,9 @@ static long long ms_now()
         .count();
 }
 
-// Run the thread's event loop for `ms`, or until `done` says so.
-template <typename F> static void run_for(int ms, F done)
-{
-    QEventLoop loop;
-    QTimer guard, poll;
-
-    guard.setSingleShot(true);
-    QObject::connect(&guard, &QTimer::timeout, &loop, &QEventLoop::quit);
-    QObject::connect(QAbstractEventDispatcher::instance(),
-                     &QAbstractEventDispatcher::awake, &loop, [&] {
-                         if (done())
-                             loop.quit();
-                     });
-    guard.start(ms);
-    if (!done())
-        loop.exec();
-}
-
 static void run_for(int ms)
 {
-    run_for(ms, [] { return false; });
+    tq_run_until(ms, [] { return false; });
 }
 
 // An epoll map attached in `mode`, one channel on a socketpair (the other
@@ -126,7 +108,7 @@ static void test_application_destroyed_first()
         fixture f = attached(mode, sv);
 
         CU_ASSERT_EQUAL(write(sv[1], "a", 1), 1);
-        run_for(2000, [&] { return f.t->n_read == 1; });
+        tq_run_until(2000, [&] { return f.t->n_read == 1; });
         CU_ASSERT_EQUAL(f.t->n_read, 1);
         tq_app_destroy();
         CU_ASSERT_PTR_NULL(ac_qt_map(f.q));
@@ -138,7 +120,7 @@ static void test_application_destroyed_first()
         f.q = ac_qt_attach(f.map, mode);
         CU_ASSERT_PTR_NOT_NULL_FATAL(f.q);
         CU_ASSERT_EQUAL(write(sv[1], "c", 1), 1);
-        run_for(2000, [&] { return f.t->n_read == 3; });
+        tq_run_until(2000, [&] { return f.t->n_read == 3; });
         CU_ASSERT_EQUAL(f.t->n_read, 3);
         CU_ASSERT_EQUAL(memcmp(f.t->in, "abc", 3), 0);
         ac_close(&f.t->d);
@@ -179,7 +161,7 @@ static void test_thousand_idle_channels()
             close(peer);
         }
         t0 = ms_now();
-        run_for(5000, [&] { return ac_map_count(map) == 0; });
+        tq_run_until(5000, [&] { return ac_map_count(map) == 0; });
         CU_ASSERT(ms_now() - t0 < 5000);
         CU_ASSERT_EQUAL(ac_map_count(map), 0);
         CU_ASSERT_EQUAL(t_destroyed, before + 1000);
@@ -211,7 +193,7 @@ static void test_host_swap_mid_stream()
             while (f.t->in_len < off && ms_now() < stop)
                 ac_poll_once(f.map, 10);
         } else {
-            run_for(5000, [&] { return f.t->in_len >= off; });
+            tq_run_until(5000, [&] { return f.t->in_len >= off; });
         }
         CU_ASSERT_EQUAL(f.t->in_len, off);
         if (phase == 0) {
@@ -296,7 +278,8 @@ static void test_nested_loop_in_handler()
             after = a;
             qt_warnings = 0;
             CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
-            run_for(a == KEEP ? 3000 : 300, [&] { return other->n_read > 0; });
+            tq_run_until(a == KEEP ? 3000 : 300,
+                         [&] { return other->n_read > 0; });
             CU_ASSERT_EQUAL(f.t->n_read, 1);
             if (a == KEEP) {
                 CU_ASSERT_EQUAL(other->n_read, 1);
