@@ -1,79 +1,30 @@
 #!/usr/bin/env python3
 """gtk_chat under Xvfb against chat_server: it connects, sends, receives,
 shows what it received on stdout, and quits by itself; both modes; a 10 MB
-burst arrives whole. Usage: gtk_test.py BUILD_EXAMPLES_DIR"""
+burst arrives whole (chat_window.py). Usage: gtk_test.py BUILD_EXAMPLES_DIR"""
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import unittest
 
-EX = None
+import chat_window
+
 XVFB = shutil.which("xvfb-run")
 
 
-def gtk_cmd(*args):
-    return [XVFB, "-a", EX + "/gtk/gtk_chat"] + list(args)
-
-
-def gtk_env(**extra):
-    env = dict(os.environ)
-    env.update({"GSK_RENDERER": "cairo", "NO_AT_BRIDGE": "1",
-                "GTK_A11Y": "none"}, **extra)
-    return env
-
-
-class Peer:
-    def __init__(self, port, nick):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.s.sendall(nick.encode() + b"\n")
-        self.buf = b""
-
-    def line(self, timeout=30):
-        self.s.settimeout(timeout)
-        while b"\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise AssertionError("EOF")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode()
-
-
 @unittest.skipUnless(XVFB, "xvfb-run is not installed")
-class GtkChatTests(unittest.TestCase):
-    def setUp(self):
-        self.srv = subprocess.Popen([EX + "/chat_server", "--port", "0"],
-                                    stdout=subprocess.PIPE, text=True)
-        m = re.fullmatch(r"listening on (.+):(\d+)\n",
-                         self.srv.stdout.readline())
-        self.port = int(m.group(2))
+class GtkChatTests(chat_window.ChatWindowTests, unittest.TestCase):
+    NAME = "gtk"
+    BAD_MODE = "busy"
 
-    def tearDown(self):
-        self.srv.send_signal(signal.SIGTERM)
-        self.srv.communicate(timeout=10)
-
-    def converse(self, mode):
-        bob = Peer(self.port, "bob")
-        gtk = subprocess.Popen(
-            gtk_cmd("--port", str(self.port), "--nick", "alice", "--mode",
-                    mode, "--send", "hello from gtk", "--quit-after", "4"),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=gtk_env())
-        try:
-            # alice's line proves she is connected and in the room
-            self.assertEqual(bob.line(), "alice: hello from gtk")
-            bob.s.sendall(b"hi alice\nhow are you\n")
-            out, err = gtk.communicate(timeout=60)
-        finally:
-            if gtk.poll() is None:
-                gtk.kill()
-        self.assertEqual(gtk.returncode, 0, err)
-        self.assertEqual(out.splitlines(), ["bob: hi alice", "bob: how are you"])
-        bob.s.close()
+    def window(self, args, stats=False):
+        env = dict(os.environ, GSK_RENDERER="cairo", NO_AT_BRIDGE="1",
+                   GTK_A11Y="none")
+        if stats:
+            env["GTK_CHAT_STATS"] = "1"
+        return subprocess.Popen([XVFB, "-a", self.program()] + args,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
 
     def test_source_mode(self):
         self.converse("source")
@@ -81,47 +32,6 @@ class GtkChatTests(unittest.TestCase):
     def test_idle_mode(self):
         self.converse("idle")
 
-    def test_burst_10mb(self):
-        bob = Peer(self.port, "bob")
-        gtk = subprocess.Popen(
-            gtk_cmd("--port", str(self.port), "--nick", "alice", "--send",
-                    "ready", "--quit-after", "12"),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=gtk_env(GTK_CHAT_STATS="1"))
-        try:
-            self.assertEqual(bob.line(), "alice: ready")
-            line = "x" * 994
-            n = 10 * 1024 * 1024 // 1000
-            bob.s.sendall(("%s\n" % line).encode() * n)
-            out, err = gtk.communicate(timeout=90)
-        finally:
-            if gtk.poll() is None:
-                gtk.kill()
-        self.assertEqual(gtk.returncode, 0, err)
-        lines = out.splitlines()
-        self.assertEqual(len(lines), n)
-        self.assertEqual(set(lines), {"bob: " + line})
-        stall = re.search(r"max main-loop stall (\d+) ms", err)
-        self.assertIsNotNone(stall, err)
-        # reported, not asserted: machines here are shared and noisy
-        print("\n10 MB burst: %d lines, max main-loop stall %s ms"
-              % (n, stall.group(1)), file=sys.stderr)
-        bob.s.close()
-
-    def test_bad_arguments(self):
-        for args in (["--nick", "x"], ["--port", "1"],
-                     ["--port", "1", "--nick", "x", "--mode", "busy"],
-                     ["--port", "0", "--nick", "x"], ["--bogus", "1"]):
-            r = subprocess.run([EX + "/gtk/gtk_chat"] + args,
-                               capture_output=True, text=True, timeout=30)
-            self.assertEqual(r.returncode, 2, args)
-            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
-        r = subprocess.run([EX + "/gtk/gtk_chat", "--help"],
-                           capture_output=True, text=True, timeout=30)
-        self.assertEqual(r.returncode, 0)
-        self.assertIn("usage:", r.stdout)
-
 
 if __name__ == "__main__":
-    EX = sys.argv.pop(1)
-    unittest.main(verbosity=2)
+    chat_window.main()

@@ -1,0 +1,114 @@
+"""What gtk_test.py and qt_test.py share: a chat_server per test, a plain
+socket peer in the room, and the tests every chat window passes (a
+conversation, a 10 MB burst, bad arguments). A test class mixes in
+ChatWindowTests and says how to start its window (window)."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import unittest
+
+EX = None  # the build's examples directory (main() takes it from argv)
+
+
+class Peer:
+    def __init__(self, port, nick):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.s.sendall(nick.encode() + b"\n")
+        self.buf = b""
+
+    def line(self, timeout=30):
+        self.s.settimeout(timeout)
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise AssertionError("EOF")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+
+class ChatWindowTests:
+    NAME = None      # "gtk" or "qt": the program is EX/NAME/NAME_chat
+    BAD_MODE = None  # a --mode the program refuses
+
+    def program(self):
+        return os.path.join(EX, self.NAME, self.NAME + "_chat")
+
+    def window(self, args, stats=False, **how):
+        """Start the window with `args` (stdout and stderr piped)."""
+        raise NotImplementedError
+
+    def setUp(self):
+        self.srv = subprocess.Popen([EX + "/chat_server", "--port", "0"],
+                                    stdout=subprocess.PIPE, text=True)
+        m = re.fullmatch(r"listening on (.+):(\d+)\n",
+                         self.srv.stdout.readline())
+        self.port = int(m.group(2))
+
+    def tearDown(self):
+        self.srv.send_signal(signal.SIGTERM)
+        self.srv.communicate(timeout=10)
+
+    def converse(self, mode, extra=(), **how):
+        bob = Peer(self.port, "bob")
+        hello = "hello from " + self.NAME
+        w = self.window(["--port", str(self.port), "--nick", "alice",
+                         "--mode", mode, "--send", hello, "--quit-after",
+                         "4", *extra], **how)
+        try:
+            # alice's line proves she is connected and in the room
+            self.assertEqual(bob.line(), "alice: " + hello)
+            bob.s.sendall(b"hi alice\nhow are you\n")
+            out, err = w.communicate(timeout=60)
+        finally:
+            if w.poll() is None:
+                w.kill()
+        self.assertEqual(w.returncode, 0, err)
+        self.assertEqual(out.splitlines(), ["bob: hi alice", "bob: how are you"])
+        bob.s.close()
+
+    def test_burst_10mb(self):
+        bob = Peer(self.port, "bob")
+        w = self.window(["--port", str(self.port), "--nick", "alice",
+                         "--send", "ready", "--quit-after", "12"], stats=True)
+        try:
+            self.assertEqual(bob.line(), "alice: ready")
+            line = "x" * 994
+            n = 10 * 1024 * 1024 // 1000
+            bob.s.sendall(("%s\n" % line).encode() * n)
+            out, err = w.communicate(timeout=90)
+        finally:
+            if w.poll() is None:
+                w.kill()
+        self.assertEqual(w.returncode, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), n)
+        self.assertEqual(set(lines), {"bob: " + line})
+        stall = re.search(r"max main-loop stall (\d+) ms", err)
+        self.assertIsNotNone(stall, err)
+        # reported, not asserted: machines here are shared and noisy
+        print("\n10 MB burst: %d lines, max main-loop stall %s ms"
+              % (n, stall.group(1)), file=sys.stderr)
+        bob.s.close()
+
+    def test_bad_arguments(self):
+        for args in (["--nick", "x"], ["--port", "1"],
+                     ["--port", "1", "--nick", "x", "--mode", self.BAD_MODE],
+                     ["--port", "0", "--nick", "x"], ["--bogus", "1"]):
+            r = subprocess.run([self.program()] + args,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        r = subprocess.run([self.program(), "--help"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("usage:", r.stdout)
+
+
+def main():
+    global EX
+    EX = sys.argv.pop(1)
+    unittest.main(module="__main__", verbosity=2)
