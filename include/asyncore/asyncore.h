@@ -459,6 +459,12 @@ AC_EXTERN int ac_set_interest(ac_dispatcher *d, unsigned events);
 /** Back to pulled interest: see ac_set_interest(). */
 AC_EXTERN int ac_pull_interest(ac_dispatcher *d);
 
+/** The channel's own interest: as declared, or what its predicates last
+ * answered (0 before they were first asked); AC_OUT while a declared
+ * channel connects. What a layer adds or holds back
+ * (ac_set_layer_interest) is not included. 0 for a closed channel. */
+AC_EXTERN unsigned ac_get_interest(const ac_dispatcher *d);
+
 /** Call the channel's (inherited) handlers, as the loop would. Useful to
  * chain or to drive a channel by hand. */
 AC_EXTERN void ac_handle_close(ac_dispatcher *d);
@@ -655,7 +661,8 @@ AC_EXTERN void ac_map_unref(ac_map *map);
 /**
  * What a layer between a channel and its descriptor plugs in with (the
  * library's file_dispatcher and lingering close use it; a TLS layer is
- * its main purpose). Three mechanisms, and nothing else:
+ * its main purpose). Three mechanisms, and two helpers for layers that
+ * must see events first (ac_set_class, ac_set_layer_interest):
  *
  * I/O operations: what ac_send(), ac_recv() and the lingering close's
  * write shutdown do for one channel. A channel starts with ac_socket_io;
@@ -666,6 +673,8 @@ AC_EXTERN void ac_map_unref(ac_map *map);
  * ac_recv report to the channel as for a socket. `shutdown` stops writing
  * (NULL: the channel cannot half-close); `close` (optional) runs when the
  * channel closes, before its descriptor does: free the layer's state.
+ * A layer's failure reaches the channel as handle_error(d, err, name)
+ * with the layer's `name` (a disconnect errno as handle_close).
  *
  * Pending readiness: a layer that holds input (or room for output) the
  * descriptor cannot show, such as a decrypted record buffered above an
@@ -702,6 +711,26 @@ AC_EXTERN int ac_set_io(ac_dispatcher *d, const ac_io_ops *io, void *data);
 AC_EXTERN const ac_io_ops *ac_get_io(const ac_dispatcher *d);
 /** The layer's pointer given to ac_set_io(). */
 AC_EXTERN void *ac_get_io_data(const ac_dispatcher *d);
+
+/** Replace the channel's class (Python's `obj.__class__ = cls`), at any
+ * time, even while closing; NULL: the base class. A layer that must see
+ * the channel's events first installs a class whose `parent` is the one it
+ * replaces, and puts that one back when it leaves (its io `close`), before
+ * destroy runs. -EINVAL for a NULL channel. */
+AC_EXTERN int ac_set_class(ac_dispatcher *d, const ac_dispatcher_class *klass);
+/** The channel's class (a layer's, while one is installed). */
+AC_EXTERN const ac_dispatcher_class *ac_get_class(const ac_dispatcher *d);
+
+/** What a layer needs from the descriptor, whatever the channel's interest
+ * (a TLS handshake reads while the channel waits to write): the channel's
+ * interest in `hold` is not waited on and no pending readiness is
+ * delivered for it, and `add` is waited on besides. Readiness reaches the
+ * channel's class as usual, so such a layer installs its own class
+ * (ac_set_class) to take what is its own. 0, 0 ends it. -EINVAL for bits
+ * other than AC_IN, AC_PRI, AC_OUT; -EBADF on a closed channel. May be
+ * called from a handler. */
+AC_EXTERN int ac_set_layer_interest(ac_dispatcher *d, unsigned hold,
+                                    unsigned add);
 
 /** Mark the channel ready for `events` (AC_IN, AC_PRI, AC_OUT) whatever
  * its descriptor says, until changed again; 0 clears. -EINVAL for other

@@ -25,6 +25,19 @@ int ac_dispatcher_init(ac_dispatcher *d, const ac_dispatcher_class *klass,
     return 0;
 }
 
+int ac_set_class(ac_dispatcher *d, const ac_dispatcher_class *klass)
+{
+    if (!d)
+        return -EINVAL;
+    d->klass = klass ? klass : &ac_base_class;
+    return 0;
+}
+
+const ac_dispatcher_class *ac_get_class(const ac_dispatcher *d)
+{
+    return d ? d->klass : NULL;
+}
+
 int ac__check_open(const ac_dispatcher *d)
 {
     if (!d || !d->map)

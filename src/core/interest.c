@@ -43,9 +43,12 @@ void ac__wake_host(ac_map *map)
 /* What the map delivers without waiting: what a layer holds above the
  * descriptor, and, for a descriptor nobody can wait on, everything it
  * reads or writes (select and poll call such files always ready). */
+static unsigned own_interest(const ac_dispatcher *d);
+
 static unsigned pending_events(const ac_dispatcher *d)
 {
-    unsigned ev = d->pending;
+    unsigned ev = d->pending & own_interest(d) &
+                  ~AC__LAYER_BITS(d, AC__F_LHOLD_SHIFT);
 
     if (AC__FLAG(d, AC__F_NOWAIT))
         ev |= d->watched & (AC_IN | AC_OUT);
@@ -224,9 +227,27 @@ static unsigned shape(const ac_dispatcher *d, unsigned want)
     return want;
 }
 
-static unsigned declared_interest(const ac_dispatcher *d)
+/* What the channel itself wants: declared, or its predicates' last answer
+ * (kept in d->interest for pulled channels). */
+static unsigned own_interest(const ac_dispatcher *d)
 {
-    return shape(d, d->interest | (AC__FLAG(d, AC__F_CONNECTING) ? AC_OUT : 0));
+    unsigned want = d->interest;
+
+    if (AC__FLAG(d, AC__F_DECLARED) && AC__FLAG(d, AC__F_CONNECTING))
+        want |= AC_OUT;
+    return shape(d, want);
+}
+
+/* What the descriptor is waited on for: the channel's interest as a layer
+ * under it reshapes it (a TLS handshake reads whatever the channel wants). */
+static unsigned wanted(const ac_dispatcher *d)
+{
+    unsigned want = d->interest & ~AC__LAYER_BITS(d, AC__F_LHOLD_SHIFT);
+
+    want |= AC__LAYER_BITS(d, AC__F_LADD_SHIFT);
+    if (AC__FLAG(d, AC__F_DECLARED) && AC__FLAG(d, AC__F_CONNECTING))
+        want |= AC_OUT;
+    return shape(d, want);
 }
 
 /* Python's poll2(): readable() means POLLIN|POLLPRI, writable() POLLOUT. */
@@ -240,7 +261,8 @@ static unsigned pulled_interest(ac_dispatcher *d)
         return 0;
     if (!AC__FLAG(d, AC__F_ACCEPTING) && ac__writable(d))
         want |= AC_OUT;
-    return shape(d, want);
+    d->interest = want;
+    return wanted(d);
 }
 
 /* A host hears of every channel as it joins (a pulled one with interest 0
@@ -248,8 +270,8 @@ static unsigned pulled_interest(ac_dispatcher *d)
  * alive and key its state by channel; the backend only of real interest. */
 int ac__join(ac_dispatcher *d)
 {
-    if (AC__FLAG(d, AC__F_DECLARED))
-        return apply(d, declared_interest(d));
+    if (AC__FLAG(d, AC__F_DECLARED) || AC__LAYER_BITS(d, AC__F_LADD_SHIFT))
+        return apply(d, wanted(d));
     return d->map->has_hooks ? apply(d, 0) : 0;
 }
 
@@ -257,9 +279,11 @@ void ac__update_interest(ac_dispatcher *d)
 {
     int r;
 
-    if (!AC__FLAG(d, AC__F_IN_MAP) || !AC__FLAG(d, AC__F_DECLARED))
+    if (!AC__FLAG(d, AC__F_IN_MAP) ||
+        !(AC__FLAG(d, AC__F_DECLARED) || AC__LAYER_BITS(d, AC__F_LADD_SHIFT) ||
+          AC__LAYER_BITS(d, AC__F_LHOLD_SHIFT) || d->watched))
         return;
-    r = apply(d, declared_interest(d));
+    r = apply(d, wanted(d));
     if (r < 0) {
         ac__enter(d->map);
         ac__fail(d, -r, "watch");
@@ -294,6 +318,28 @@ int ac_pull_interest(ac_dispatcher *d)
     if (AC__FLAG(d, AC__F_DECLARED) && AC__FLAG(d, AC__F_IN_MAP))
         ac__pulled_link(d->map, d);
     d->flags &= ~AC__F_DECLARED;
+    d->interest = 0; /* until the predicates are next asked */
+    return 0;
+}
+
+unsigned ac_get_interest(const ac_dispatcher *d)
+{
+    return d && !AC__FLAG(d, AC__F_CLOSED) ? own_interest(d) : 0;
+}
+
+int ac_set_layer_interest(ac_dispatcher *d, unsigned hold, unsigned add)
+{
+    const unsigned all = AC_IN | AC_PRI | AC_OUT;
+
+    if (!d || ((hold | add) & ~all))
+        return -EINVAL;
+    if (AC__FLAG(d, AC__F_CLOSED))
+        return -EBADF;
+    d->flags &= ~((all << AC__F_LHOLD_SHIFT) | (all << AC__F_LADD_SHIFT));
+    d->flags |= (hold << AC__F_LHOLD_SHIFT) | (add << AC__F_LADD_SHIFT);
+    ac__update_interest(d);
+    if (d->pending)
+        ac__wake_host(d->map);
     return 0;
 }
 

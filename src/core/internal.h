@@ -26,9 +26,14 @@ enum {
     AC__F_WRSHUT = 1u << 11,  /* writing shut down: sends refused */
     AC__F_LISTED = 1u << 12,  /* in map->pending */
     AC__F_INTERNAL = 1u << 13, /* the map's own (call wake-up): not counted */
-    /* "unhandled X event" already logged: one bit per kind */
-    AC__F_WARNED_SHIFT = 16
+    /* "unhandled X event" already logged: one bit per kind (6) */
+    AC__F_WARNED_SHIFT = 16,
+    /* ac_set_layer_interest: the channel's events a layer holds back, and
+     * the events it adds (AC_IN | AC_PRI | AC_OUT, three bits each) */
+    AC__F_LHOLD_SHIFT = 22,
+    AC__F_LADD_SHIFT = 25
 };
+#define AC__LAYER_BITS(d, shift) (((d)->flags >> (shift)) & 7u)
 
 /* One small ops struct per backend (one file each). `modify` moves a
  * channel's registration from `old` to `want` interest (0 = unregistered);

@@ -71,14 +71,16 @@ int ac__shutdown_write(ac_dispatcher *d)
 }
 
 /* A failed send/recv: a disconnect closes (Python's handle_close), anything
- * else is an error; both run as a handler frame because they call user
- * code that may destroy the channel. */
+ * else is an error, named after the layer that failed if there is one
+ * ("tls"); both run as a handler frame because they call user code that
+ * may destroy the channel. */
 static ssize_t io_failed(ac_dispatcher *d, int err, const char *where)
 {
     ac_map *map = d->map;
 
     ac__enter(map);
-    ac__fail(d, err, where);
+    ac__fail(d, err, d->io == &ac_socket_io || !d->io->name ? where
+                                                            : d->io->name);
     ac__leave(map);
     return -err;
 }
