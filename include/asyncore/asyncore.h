@@ -712,11 +712,20 @@ AC_EXTERN const ac_io_ops *ac_get_io(const ac_dispatcher *d);
 /** The layer's pointer given to ac_set_io(). */
 AC_EXTERN void *ac_get_io_data(const ac_dispatcher *d);
 
+/** A class a layer installs over any channel (ac_set_class). Class types
+ * that extend ac_dispatcher_class (ac_chat_class) add at most this many
+ * entries after it, and look them up along the parent chain: a layer's
+ * class, zero-initialised, inherits them all. */
+typedef struct ac_layer_class {
+    ac_dispatcher_class base;     /**< the layer's dispatcher methods */
+    void (*extension[8])(void);   /**< left NULL: inherited */
+} ac_layer_class;
+
 /** Replace the channel's class (Python's `obj.__class__ = cls`), at any
  * time, even while closing; NULL: the base class. A layer that must see
- * the channel's events first installs a class whose `parent` is the one it
- * replaces, and puts that one back when it leaves (its io `close`), before
- * destroy runs. -EINVAL for a NULL channel. */
+ * the channel's events first installs an ac_layer_class whose `parent` is
+ * the class it replaces, and puts that one back when it leaves (its io
+ * `close`), before destroy runs. -EINVAL for a NULL channel. */
 AC_EXTERN int ac_set_class(ac_dispatcher *d, const ac_dispatcher_class *klass);
 /** The channel's class (a layer's, while one is installed). */
 AC_EXTERN const ac_dispatcher_class *ac_get_class(const ac_dispatcher *d);

@@ -245,7 +245,9 @@ static unsigned wanted(const ac_dispatcher *d)
     unsigned want = d->interest & ~AC__LAYER_BITS(d, AC__F_LHOLD_SHIFT);
 
     want |= AC__LAYER_BITS(d, AC__F_LADD_SHIFT);
-    if (AC__FLAG(d, AC__F_DECLARED) && AC__FLAG(d, AC__F_CONNECTING))
+    /* a connect in progress is waited for even under a layer's hold */
+    if (AC__FLAG(d, AC__F_CONNECTING) &&
+        (AC__FLAG(d, AC__F_DECLARED) || AC__LAYER_BITS(d, AC__F_LHOLD_SHIFT)))
         want |= AC_OUT;
     return shape(d, want);
 }

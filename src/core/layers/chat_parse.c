@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A layer's class over a chat (TLS) has room for the chat entries, NULL. */
+_Static_assert(sizeof(ac_chat_class) <= sizeof(ac_layer_class),
+               "ac_layer_class must cover ac_chat_class");
+
 static const ac_chat_class *as_chat(const ac_dispatcher_class *k)
 {
     return (const ac_chat_class *)(const void *)k;

@@ -16,9 +16,26 @@ typedef struct {
     void *io_data;
 } linger;
 
+static const ac_io_ops linger_io;
+
 static linger *L(ac_dispatcher *d)
 {
     return d->io_data;
+}
+
+/* The I/O operations lingering wraps see the channel as they left it (a
+ * layer such as TLS finds its state through ac_get_io_data). */
+static ssize_t lower_recv(ac_dispatcher *d, void *buf, size_t len)
+{
+    linger *l = L(d);
+    ssize_t n;
+
+    d->io = l->io;
+    d->io_data = l->io_data;
+    n = l->io->recv(d, buf, len);
+    d->io = &linger_io;
+    d->io_data = l;
+    return n;
 }
 
 /* Discard what arrives; EOF, an error or the byte budget ends it. */
@@ -35,7 +52,7 @@ static void linger_read(ac_dispatcher *d)
             ac_close(d);
             return;
         }
-        n = l->io->recv(d, buf, want);
+        n = lower_recv(d, buf, want);
         if (n > 0) {
             l->left -= (size_t)n;
             continue;
@@ -64,21 +81,19 @@ static void linger_ignore(ac_dispatcher *d)
 }
 
 /* Every handler is ours while lingering: none of the user's runs. */
-static const ac_dispatcher_class linger_class = {
-    .name = "lingering",
-    .parent = &ac_base_class,
-    .handle_read = linger_read,
-    .handle_write = linger_ignore,
-    .handle_expt = linger_read,
-    .handle_connect = linger_ignore,
-    .handle_close = linger_close,
-    .handle_error = linger_error,
+static const ac_layer_class linger_class = {
+    .base = {
+        .name = "lingering",
+        .parent = &ac_base_class,
+        .handle_read = linger_read,
+        .handle_write = linger_ignore,
+        .handle_expt = linger_read,
+        .handle_connect = linger_ignore,
+        .handle_close = linger_close,
+        .handle_error = linger_error,
+    },
 };
 
-static ssize_t linger_recv(ac_dispatcher *d, void *buf, size_t len)
-{
-    return L(d)->io->recv(d, buf, len);
-}
 
 static ssize_t linger_send(ac_dispatcher *d, const void *buf, size_t len)
 {
@@ -106,7 +121,7 @@ static void linger_io_close(ac_dispatcher *d)
 static const ac_io_ops linger_io = {
     .name = "lingering",
     .send = linger_send,
-    .recv = linger_recv,
+    .recv = lower_recv,
     .close = linger_io_close,
 };
 
@@ -144,7 +159,7 @@ int ac_close_lingering(ac_dispatcher *d, int timeout_ms, size_t max_bytes)
     l->klass = d->klass;
     l->io = d->io;
     l->io_data = d->io_data;
-    d->klass = &linger_class;
+    d->klass = &linger_class.base;
     d->io = &linger_io;
     d->io_data = l;
     ac_set_pending(d, 0);
