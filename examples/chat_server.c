@@ -1,6 +1,7 @@
 /* chat_server: a line-based chat on async_chat.
  *
  *   chat_server [--host H] [--port P] [--idle-timeout S]
+ *               [--tls-cert FILE --tls-key FILE]
  *
  * A client's first line is its nickname; each later line L goes to every
  * other connected client as "NICK: L\n". Lines end at "\n" (a trailing
@@ -9,8 +10,11 @@
  * the message is not destroyed by a reset. A client that stops reading is
  * dropped when 64 MiB wait for it, so it cannot stall or exhaust the rest.
  * With --idle-timeout S, a client that sends nothing for S seconds gets
- * "error: idle timeout\n" and is closed once that is flushed. */
+ * "error: idle timeout\n" and is closed once that is flushed. With
+ * --tls-cert/--tls-key every client talks TLS: the same chat class, on the
+ * TLS layer (close_when_done then ends with close_notify). */
 #include "common.h"
+#include "tls_opts.h"
 
 #include <asyncore/asynchat.h>
 #include <errno.h>
@@ -166,6 +170,8 @@ static const ac_chat_class client_class = {
     .line_too_long = client_line_too_long,
 };
 
+static ex_tls tls;
+
 static void server_accepted(ac_dispatcher *d, int fd,
                             const struct sockaddr *addr, socklen_t len)
 {
@@ -188,6 +194,10 @@ static void server_accepted(ac_dispatcher *d, int fd,
         ac_close(&c->chat.base); /* destroy frees c */
         return;
     }
+    if (ex_tls_start(&tls, &c->chat.base, NULL) < 0) {
+        ac_close(&c->chat.base);
+        return;
+    }
     c->next = room;
     if (room)
         room->prev = c;
@@ -202,11 +212,13 @@ static const ac_dispatcher_class server_class = {
 static void usage(void)
 {
     printf("usage: %s [--host H] [--port P] [--idle-timeout S]\n"
+           "       %*s [--tls-cert FILE --tls-key FILE]\n"
            "Line chat: the first line is the nickname, later lines go to\n"
            "every other client as 'NICK: LINE'. --port 0 picks a free port;\n"
            "the first line on stdout is 'listening on HOST:PORT'. A client\n"
-           "silent for S seconds is told so and closed.\n",
-           ex_prog);
+           "silent for S seconds is told so and closed. --tls-cert and\n"
+           "--tls-key: TLS with that certificate chain and key (PEM).\n",
+           ex_prog, (int)strlen(ex_prog), "");
 }
 
 int main(int argc, char **argv)
@@ -224,10 +236,13 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--idle-timeout")) {
             idle_ms = (uint64_t)(ex_seconds("--idle-timeout",
                                             ex_value(argc, argv, &i)) * 1000);
+        } else if (ex_tls_option(argc, argv, &i, &tls, true)) {
+            continue;
         } else {
             ex_usage_error("unknown argument '%s' (try --help)", argv[i]);
         }
     }
+    ex_tls_setup(&tls, true);
     ex_raise_nofile(20000);
     map = ac_map_new(AC_BACKEND_DEFAULT);
     if (!map)
@@ -237,6 +252,7 @@ int main(int argc, char **argv)
     ex_print_listening("listening", &server);
     r = ac_loop(map, NULL);
     ac_map_free(map);
+    ex_tls_done(&tls);
     if (r < 0)
         ex_fail("loop failed: %s", ac_strerror(r));
     return 0;

@@ -6,6 +6,10 @@
 #include <asyncore/asyncore.h>
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 extern const char *ex_prog;
 
 /* Print "PROG: message" on stderr and exit(2): bad usage. */
@@ -43,5 +47,9 @@ void ex_listen_opts(ac_dispatcher *server, const ac_dispatcher_class *klass,
                     ac_map *map, const char *host, long port, bool share_port);
 /* Print "listening on HOST:PORT" for a bound channel, flushed. */
 void ex_print_listening(const char *what, ac_dispatcher *d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,12 +2,16 @@
  * checks that every byte comes back unchanged.
  *
  *   echo_client --port P [--host H] [--conns N] [--size S] [--count K]
- *               [--timeout SECONDS]
+ *               [--timeout SECONDS] [--tls] [--ca FILE] [--servername NAME]
  *
  * Each connection is a dispatcher_with_send: it sends one message, waits
  * for the whole echo, compares it, and sends the next. Exit 1 if any byte
- * differed, a connection failed, or the timeout (default 60 s) ran out. */
+ * differed, a connection failed, or the timeout (default 60 s) ran out.
+ * With --tls each connection is a TLS client (the server's certificate
+ * verified against --ca or the system store, for --servername or the
+ * address): the same channel class, on the TLS layer. */
 #include "common.h"
+#include "tls_opts.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -98,8 +102,10 @@ static void client_close(ac_dispatcher *d)
 
 static void client_error(ac_dispatcher *d, int err, const char *where)
 {
-    fprintf(stderr, "%s: connection %ld: %s: %s\n", ex_prog, C(d)->id, where,
-            ac_strerror(err));
+    char why[300];
+
+    fprintf(stderr, "%s: connection %ld: %s\n", ex_prog, C(d)->id,
+            ex_tls_describe(d, err, where, why, sizeof(why)));
     C(d)->failed = true;
     ac_close(d);
 }
@@ -145,10 +151,13 @@ static void time_is_up(ac_timer *t)
 static void usage(void)
 {
     printf("usage: %s --port P [--host H] [--conns N] [--size S] [--count K]\n"
-           "       %*s [--timeout SECONDS]\n"
+           "       %*s [--timeout SECONDS] [--tls] [--ca FILE]"
+           " [--servername NAME]\n"
            "Send K messages of S bytes on each of N connections and check\n"
            "each echo. Defaults: --host 127.0.0.1 --conns 1 --size 64\n"
-           "--count 10 --timeout 60. Exit 1 if any byte differed.\n",
+           "--count 10 --timeout 60. Exit 1 if any byte differed.\n"
+           "--tls: over TLS, verifying the server against --ca FILE (or the\n"
+           "system's CAs) for --servername NAME (or the address).\n",
            ex_prog, (int)strlen(ex_prog), "");
 }
 
@@ -162,6 +171,7 @@ int main(int argc, char **argv)
     socklen_t len;
     ac_map *map;
     double t0, t1;
+    ex_tls tls = {0};
     int r;
     int a;
 
@@ -184,12 +194,15 @@ int main(int argc, char **argv)
             run.count = ex_int("--count", ex_value(argc, argv, &a), 1, 1L << 30);
         } else if (!strcmp(argv[a], "--timeout")) {
             timeout = ex_seconds("--timeout", ex_value(argc, argv, &a));
+        } else if (ex_tls_option(argc, argv, &a, &tls, false)) {
+            continue;
         } else {
             ex_usage_error("unknown argument '%s' (try --help)", argv[a]);
         }
     }
     if (port < 0)
         ex_usage_error("--port is required (try --help)");
+    ex_tls_setup(&tls, false);
     if (!ex_raise_nofile(conns + 64))
         ex_fail("cannot open %ld connections in one process", conns);
     r = ac_resolve(host, (int)port, AF_UNSPEC, false, &ss, &len);
@@ -206,7 +219,8 @@ int main(int argc, char **argv)
         c->id = i;
         ac_with_send_init(&c->out, &client_class, map);
         if ((r = ac_create_socket(&c->out.base, ss.ss_family, SOCK_STREAM)) < 0 ||
-            (r = ac_connect(&c->out.base, (struct sockaddr *)&ss, len)) < 0) {
+            (r = ac_connect(&c->out.base, (struct sockaddr *)&ss, len)) < 0 ||
+            (r = ex_tls_start(&tls, &c->out.base, host)) < 0) {
             fprintf(stderr, "%s: connection %ld: %s\n", ex_prog, i,
                     ac_strerror(r));
             c->failed = true;
@@ -229,6 +243,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %zu connections unfinished after %g s\n",
                 ex_prog, timed_out ? timed_out : ac_map_count(map), timeout);
     ac_map_free(map); /* destroys the unfinished ones: counted as failed */
+    ex_tls_done(&tls);
 
     printf("conns=%ld ok=%ld failed=%ld messages=%ld bytes=%llu "
            "mismatched=%ld seconds=%.3f round_trips_per_s=%.0f\n",

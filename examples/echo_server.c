@@ -2,6 +2,7 @@
  *
  *   echo_server [--host H] [--port P] [--loop native|glib|uv|event|qt]
  *               [--backend select|poll|epoll] [--threads N]
+ *               [--tls-cert FILE --tls-key FILE]
  *
  * The channels (echo_service.c) are the same whichever loop runs them:
  * ac_loop() itself, a GLib main context, a libuv loop, a libevent
@@ -39,10 +40,12 @@ static void usage(void)
 {
     printf("usage: %s [--host H] [--port P] [--loop native|glib|uv|event|qt]\n"
            "       %*s [--backend select|poll|epoll] [--threads N]\n"
+           "       %*s [--tls-cert FILE --tls-key FILE]\n"
            "Echo every byte back. --port 0 picks a free port; the first line\n"
            "on stdout is 'listening on HOST:PORT'. --threads N runs N maps\n"
-           "in N threads on that one port.\n",
-           ex_prog, (int)strlen(ex_prog), "");
+           "in N threads on that one port. --tls-cert/--tls-key: TLS, with\n"
+           "that certificate chain and key (PEM).\n",
+           ex_prog, (int)strlen(ex_prog), "", (int)strlen(ex_prog), "");
 }
 
 int main(int argc, char **argv)
@@ -53,6 +56,7 @@ int main(int argc, char **argv)
     ex_loop_kind kind;
     worker *w;
     ac_map **maps;
+    ex_tls tls = {0};
     int i, failed = 0;
 
     ex_prog = "echo_server";
@@ -65,12 +69,17 @@ int main(int argc, char **argv)
             backend = ex_backend(ex_value(argc, argv, &i));
         } else if (!strcmp(argv[i], "--threads")) {
             nthreads = ex_int("--threads", ex_value(argc, argv, &i), 1, 256);
+        } else if (ex_tls_option(argc, argv, &i, &tls, true)) {
+            continue;
         } else {
             ex_usage_error("unknown argument '%s' (try --help)", argv[i]);
         }
     }
     if (ex_loop_kind_of(loop, &kind, &why) < 0)
         ex_usage_error("--loop %s: %s", loop, why);
+    ex_tls_setup(&tls, true);
+    if (ex_tls_on(&tls))
+        echo_tls = &tls; /* one context, shared by every thread's map */
 
     /* Many clients: use what the hard limit allows. */
     ex_raise_nofile(20000);
@@ -108,5 +117,6 @@ int main(int argc, char **argv)
     }
     free(w);
     free(maps);
+    ex_tls_done(&tls);
     return failed;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+const ex_tls *echo_tls;
 __thread uint64_t echo_bytes;
 __thread size_t echo_connections;
 
@@ -67,6 +68,9 @@ static void server_accepted(ac_dispatcher *d, int fd,
         ac_log_info(d, AC_LOG_ERROR, "cannot serve fd %d: %s", fd,
                     ac_strerror(r));
         close(fd);
+        ac_close(&h->out.base);
+    } else if (echo_tls && (r = ex_tls_start(echo_tls, &h->out.base, NULL)) < 0) {
+        ac_log_info(d, AC_LOG_ERROR, "cannot start TLS: %s", ac_strerror(r));
         ac_close(&h->out.base);
     }
 }

@@ -4,8 +4,13 @@
 #ifndef AC_EXAMPLES_ECHO_SERVICE_H
 #define AC_EXAMPLES_ECHO_SERVICE_H
 
+#include "tls_opts.h"
+
 #include <asyncore/asyncore.h>
 #include <stdint.h>
+
+/* The connections' TLS (echo_server --tls-cert/--tls-key); NULL: plain. */
+extern const ex_tls *echo_tls;
 
 /* Bytes echoed so far and connections open, over the listeners of the
  * calling thread (each thread of echo_server --threads counts its own). */

@@ -1,5 +1,7 @@
 #include "http_response.h"
 
+#include <stdbool.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -92,16 +94,20 @@ int http_parse_response(const char *buf, size_t len, http_response *r,
 }
 
 int http_parse_url(const char *url, char *host, size_t hostsz, int *port,
-                   const char **path, const char **why)
+                   const char **path, bool *https, const char **why)
 {
     const char *h, *end, *colon = NULL;
     size_t n;
+    bool tls = https && strncmp(url, "https://", 8) == 0;
 
-    if (strncmp(url, "http://", 7) != 0) {
-        *why = "only http:// URLs are supported";
+    if (!tls && strncmp(url, "http://", 7) != 0) {
+        *why = https ? "only http:// and https:// URLs are supported"
+                     : "only http:// URLs are supported";
         return -1;
     }
-    h = url + 7;
+    if (https)
+        *https = tls;
+    h = url + (tls ? 8 : 7);
     end = h + strcspn(h, "/?#");
     *path = *end == '/' ? end : "/";
     if (*h == '[') { /* [v6]:port */
@@ -123,7 +129,7 @@ int http_parse_url(const char *url, char *host, size_t hostsz, int *port,
     }
     memcpy(host, h, n);
     host[n] = '\0';
-    *port = 80;
+    *port = tls ? 443 : 80;
     if (colon) {
         char *e;
         long p = strtol(colon + 1, &e, 10);

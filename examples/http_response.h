@@ -3,6 +3,7 @@
 #ifndef AC_EXAMPLES_HTTP_RESPONSE_H
 #define AC_EXAMPLES_HTTP_RESPONSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct {
@@ -17,9 +18,10 @@ typedef struct {
 int http_parse_response(const char *buf, size_t len, http_response *r,
                         const char **why);
 
-/* Split "http://host[:port][/path]" into parts (host without brackets).
- * 0 on success, -1 with *why otherwise. */
+/* Split "http://host[:port][/path]" into parts (host without brackets);
+ * with `https` non-NULL, "https://" too (port 443 by default), and *https
+ * says which. 0 on success, -1 with *why otherwise. */
 int http_parse_url(const char *url, char *host, size_t hostsz, int *port,
-                   const char **path, const char **why);
+                   const char **path, bool *https, const char **why);
 
 #endif

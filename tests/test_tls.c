@@ -6,6 +6,7 @@
 #include <asyncore/asynchat.h>
 #include <asyncore/tls.h>
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ typedef struct tp {
 #define TP(d) AC_CONTAINER_OF(d, tp, w.base)
 
 static tp last_client; /* a kept channel, as it was at destroy */
+static bool kept_gone;  /* set when a kept channel is destroyed */
 
 static struct tp *last_kept(void)
 {
@@ -171,8 +173,10 @@ static void tp_destroy(ac_dispatcher *d)
     tp *p = TP(d);
 
     tp_destroyed++;
-    if (p->keep)
+    if (p->keep) {
         last_client = *p;
+        kept_gone = true;
+    }
     if (p->slot)
         *p->slot = NULL;
     free(p);
@@ -695,6 +699,48 @@ static void test_no_close_notify(void)
     finish(map, &l, sc, cc);
 }
 
+/* close_notify right behind the last data, in one socket read, with the
+ * TCP connection left open (openssl s_server -WWW does this): the end is
+ * pending readiness too, or the reader never hears of it. */
+static void test_close_notify_after_data(void)
+{
+    ac_map *map = t_map_new();
+    ac_tls_ctx *sc = server_ctx(certs.server, 0);
+    ac_tls_ctx *cc = client_ctx(certs.ca, 0);
+    struct sockaddr_storage addr;
+    socklen_t len;
+    tl l;
+    tp *c;
+    int i;
+
+    tl_open(&l, map, sc, &addr, &len);
+    l.tmpl.source = 1000; /* one record: data and alert in one read */
+    c = tp_client(map, &addr, len, cc, NULL, &c);
+    c->keep = true;
+    while (c->n_connect == 0 && t_step(map, 100) >= 0)
+        ;
+    c->paused = true;
+    tp_interest(c);
+    for (i = 0; i < 200 && l.last && (l.last->queued < l.last->source ||
+                                      ac_with_send_pending(&l.last->w));
+         i++)
+        t_step(map, 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l.last);
+    CU_ASSERT_EQUAL(ac_with_send_pending(&l.last->w), 0);
+    CU_ASSERT_EQUAL(SSL_shutdown(ac_tls_ssl(&l.last->w.base)), 0);
+    kept_gone = false;
+    c->paused = false;
+    tp_interest(c);
+    t_changed_outside(map);
+    /* nothing more comes from the socket: without pending readiness for
+     * the end, the reader would wait for ever */
+    CU_ASSERT(t_run_until(map, &kept_gone, 2000));
+    CU_ASSERT_EQUAL(last_kept()->got, 1000);
+    CU_ASSERT_EQUAL(last_kept()->bad, 0);
+    CU_ASSERT_TRUE(last_kept()->peer_closed);
+    finish(map, &l, sc, cc);
+}
+
 /* ---- C-94: closing inside a handler with output queued ---- */
 
 static int reuse_fd = -1;
@@ -910,6 +956,8 @@ static CU_TestInfo tests[] = {
     {"server survives a truncated record (C-92)", test_truncated_record},
     {"server survives a peer that says nothing (C-92)", test_silent_peer},
     {"a peer closing without close_notify (C-92)", test_no_close_notify},
+    {"close_notify in the read that brings the last data (C-90)",
+     test_close_notify_after_data},
     {"close in a handler with output queued (C-94)", test_close_in_handler},
     {"async_chat over TLS, close_when_done (C-94)",
      test_chat_close_when_done},

@@ -3,13 +3,16 @@
  *
  *   gtk_chat --port P [--host H] --nick N [--mode source|idle]
  *            [--send TEXT] [--quit-after SECONDS] [--screenshot FILE.png]
+ *            [--tls] [--ca FILE]
  *
  * --mode source (default) runs the map through the GSource adapter: GLib
  * sleeps until the socket is ready. --mode idle is the seed documents' way:
  * ac_poll_once(map, 0) from an idle handler, which works but keeps a core
  * busy. Every received line is shown in the window and printed to stdout.
  * --send sends one line once connected; --quit-after quits by itself;
- * --screenshot saves the window as PNG just before quitting. */
+ * --screenshot saves the window as PNG just before quitting. --tls talks
+ * TLS to chat_server --tls-cert, verifying it against --ca FILE (or the
+ * system's CAs) for --host. */
 #include <asyncore/asynchat.h>
 #include <asyncore/glib.h>
 #include <errno.h>
@@ -18,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../common.h"
+#include "../tls_opts.h"
 
 /* Keep the last ~1 MB of text in the view: a long session or a burst must
  * not make every redraw slower. */
@@ -38,6 +44,7 @@ static struct {
     ac_map *map;
     GSource *source;
     ac_chat *chat;      /* NULL when not connected */
+    ex_tls tls;
     int exit_code;
 } app;
 
@@ -47,6 +54,7 @@ static void usage(FILE *f)
                "[--mode source|idle]\n"
                "                [--send TEXT] [--quit-after SECONDS] "
                "[--screenshot FILE.png]\n"
+               "                [--tls] [--ca FILE]\n"
                "A GTK 4 window for chat_server; received lines are also "
                "printed to stdout.\n");
 }
@@ -164,9 +172,10 @@ static void chat_closed(ac_dispatcher *d)
 
 static void chat_error(ac_dispatcher *d, int err, const char *where)
 {
-    char text[256];
+    char text[256], why[300];
 
-    snprintf(text, sizeof(text), "error: %s: %s", where, ac_strerror(err));
+    snprintf(text, sizeof(text), "error: %s",
+             ex_tls_describe(d, err, where, why, sizeof(why)));
     set_status(text);
     fprintf(stderr, "gtk_chat: %s\n", text);
     app.exit_code = 1;
@@ -212,6 +221,8 @@ static void connect_chat(void)
             0 ||
         (r = ac_connect(&app.chat->base, (struct sockaddr *)&ss, len)) < 0)
         chat_error(&app.chat->base, -r, "connect");
+    else if ((r = ex_tls_start(&app.tls, &app.chat->base, app.host)) < 0)
+        chat_error(&app.chat->base, -r, "tls");
 }
 
 /* ---- the window ---- */
@@ -358,6 +369,10 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (!strcmp(a, "--tls")) {
+            app.tls.client = true;
+            continue;
+        }
         if (i + 1 >= argc)
             bad_usage("unknown or incomplete argument '%s'", a);
         if (!strcmp(a, "--port")) {
@@ -382,6 +397,8 @@ int main(int argc, char **argv)
                           argv[i]);
         } else if (!strcmp(a, "--screenshot")) {
             app.screenshot = argv[++i];
+        } else if (!strcmp(a, "--ca")) {
+            app.tls.ca = argv[++i];
         } else {
             bad_usage("unknown argument '%s'", a);
         }
@@ -390,6 +407,9 @@ int main(int argc, char **argv)
         bad_usage("--port is required%s", "");
     if (!app.nick || !*app.nick || strchr(app.nick, '\n'))
         bad_usage("--nick is required (one line)%s", "");
+    ex_prog = "gtk_chat";
+    if (app.tls.client || app.tls.ca)
+        ex_tls_setup(&app.tls, false);
 
     if (!gtk_init_check()) {
         fprintf(stderr, "gtk_chat: cannot open a display\n");
@@ -418,5 +438,6 @@ int main(int argc, char **argv)
         gtk_window_destroy(GTK_WINDOW(app.window));
     g_main_loop_unref(app.loop);
     g_string_free(app.pending, TRUE);
+    ex_tls_done(&app.tls);
     return app.exit_code;
 }

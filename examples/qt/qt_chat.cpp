@@ -3,15 +3,21 @@
 //
 //   qt_chat --port P [--host H] --nick N [--mode notifier|idle]
 //           [--send TEXT] [--quit-after SECONDS] [--screenshot FILE.png]
+//           [--tls] [--ca FILE]
 //
 // --mode notifier (default) attaches the map with the Qt adapter: Qt sleeps
 // until the socket is ready. --mode idle is the seed documents' way:
 // ac_poll_once(map, 0) from a 0 ms QTimer, which works but keeps a core
 // busy. Every received line is shown in the window and printed to stdout.
 // --send sends one line once connected; --quit-after quits by itself;
-// --screenshot saves the window as PNG just before quitting.
+// --screenshot saves the window as PNG just before quitting. --tls talks
+// TLS to chat_server --tls-cert, verifying it against --ca FILE (or the
+// system's CAs) for --host.
 #include <asyncore/asynchat.h>
 #include <asyncore/qt.h>
+
+#include "../common.h"
+#include "../tls_opts.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
@@ -58,6 +64,7 @@ static struct {
     ac_qt *host_qt = nullptr;
     ac_chat *chat = nullptr;  // NULL when not connected
     int exit_code = 0;
+    ex_tls tls;
 } app;
 
 static void usage(FILE *f)
@@ -67,6 +74,7 @@ static void usage(FILE *f)
                  "[--mode notifier|idle]\n"
                  "               [--send TEXT] [--quit-after SECONDS] "
                  "[--screenshot FILE.png]\n"
+                 "               [--tls] [--ca FILE]\n"
                  "A Qt window for chat_server; received lines are also "
                  "printed to stdout.\n");
 }
@@ -160,7 +168,9 @@ static void chat_closed(ac_dispatcher *d)
 
 static void chat_error(ac_dispatcher *d, int err, const char *where)
 {
-    QString text = QString("error: %1: %2").arg(where).arg(ac_strerror(err));
+    char why[300];
+    QString text =
+        QString("error: %1").arg(ex_tls_describe(d, err, where, why, sizeof(why)));
 
     set_status(text);
     std::fprintf(stderr, "qt_chat: %s\n", text.toUtf8().constData());
@@ -215,6 +225,8 @@ static void connect_chat()
     if ((r = ac_create_socket(&app.chat->base, ss.ss_family, SOCK_STREAM)) < 0 ||
         (r = ac_connect(&app.chat->base, (struct sockaddr *)&ss, len)) < 0)
         chat_error(&app.chat->base, -r, "connect");
+    else if ((r = ex_tls_start(&app.tls, &app.chat->base, app.host)) < 0)
+        chat_error(&app.chat->base, -r, "tls");
 }
 
 // ---- the window ----
@@ -290,6 +302,10 @@ static void parse(int argc, char **argv)
             usage(stdout);
             std::exit(0);
         }
+        if (!strcmp(a, "--tls")) {
+            app.tls.client = true;
+            continue;
+        }
         if (i + 1 >= argc)
             bad_usage("unknown or incomplete argument '%s'", a);
         if (!std::strcmp(a, "--port")) {
@@ -314,6 +330,8 @@ static void parse(int argc, char **argv)
                           argv[i]);
         } else if (!std::strcmp(a, "--screenshot")) {
             app.screenshot = argv[++i];
+        } else if (!strcmp(a, "--ca")) {
+            app.tls.ca = argv[++i];
         } else {
             bad_usage("unknown argument '%s'", a);
         }
@@ -322,6 +340,9 @@ static void parse(int argc, char **argv)
         bad_usage("--port is required%s", "");
     if (!app.nick || !*app.nick || std::strchr(app.nick, '\n'))
         bad_usage("--nick is required (one line)%s", "");
+    ex_prog = "qt_chat";
+    if (app.tls.client || app.tls.ca)
+        ex_tls_setup(&app.tls, false);
 }
 
 int main(int argc, char **argv)
@@ -368,5 +389,6 @@ int main(int argc, char **argv)
     ac_map_free(app.map); // closes the channel while the widgets exist
     ac_qt_detach(app.host_qt);
     delete app.window;
+    ex_tls_done(&app.tls);
     return app.exit_code;
 }

@@ -127,7 +127,7 @@ int http_client_init(http_client *c, const char *url)
 
     memset(c, 0, sizeof(*c));
     c->url = url;
-    if (http_parse_url(url, host, sizeof(host), &port, &path, &why) < 0) {
+    if (http_parse_url(url, host, sizeof(host), &port, &path, NULL, &why) < 0) {
         fprintf(stderr, "%s: %s\n", url, why);
         return -EINVAL;
     }

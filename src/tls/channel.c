@@ -61,7 +61,7 @@ static void relayer(tls_chan *t)
         hold = ALL_EVENTS;
         add = t->hs_want;
     } else if (t->state == FAILED) {
-        hold = ALL_EVENTS;
+        hold = AC_PRI | AC_OUT; /* a read still gets the error */
     } else if (!t->lingering) {
         add = (t->write_wants_read ? AC_IN : 0u) |
               (t->read_wants_write ? AC_OUT : 0u);
@@ -82,8 +82,11 @@ static int failed(tls_chan *t, int err, const char *why)
     ac_dispatcher *d = t->lower.d;
     bool gone = err == -ECONNRESET || err == -EPIPE;
 
+    char repr[160];
+
     set_reason(t, why);
-    ac_log_info(d, gone ? AC_LOG_INFO : AC_LOG_ERROR, "tls: %s", why);
+    ac_log_info(d, gone ? AC_LOG_INFO : AC_LOG_ERROR, "%s: tls: %s",
+                ac_repr(d, repr, sizeof(repr)), why);
     t->state = FAILED;
     t->failed = err;
     relayer(t);
@@ -198,12 +201,16 @@ static void tls_handle_read(ac_dispatcher *d)
     tls_chan *t = T(d);
     unsigned own;
 
-    if (t->state != OPEN) {
-        if (t->state == HANDSHAKE)
-            handshake(t);
+    if (t->state == HANDSHAKE) {
+        handshake(t);
         return;
     }
     own = ac_get_interest(d);
+    if (t->state == FAILED) {
+        if (own & AC_IN)
+            OWN(t, handle_read)(d); /* its recv reports the failure */
+        return;
+    }
     if (t->write_wants_read) {
         /* the write OpenSSL could not finish may go on now */
         t->write_wants_read = false;
@@ -339,8 +346,12 @@ static ssize_t tls_recv(ac_dispatcher *d, void *buf, size_t len)
         n = read_once(t, (char *)buf + got, len - got, &err);
         got += n;
     } while (n && got < len && SSL_has_pending(t->ssl));
-    /* what is left above the socket is readiness it cannot show */
-    ac_set_pending(d, got == len && SSL_has_pending(t->ssl) ? AC_IN : 0);
+    /* What is left above the socket is readiness it cannot show: more
+     * records, or the end (close_notify, a failure) after this data. */
+    ac_set_pending(d, (got == len && SSL_has_pending(t->ssl)) ||
+                              (got && (t->peer_closed || t->state == FAILED))
+                          ? AC_IN
+                          : 0);
     return got ? (ssize_t)got : err;
 }
 

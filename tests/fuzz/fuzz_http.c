@@ -12,6 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why, *path;
     char host[256], *url;
     int port;
+    bool https;
 
     if (http_parse_response((const char *)data, size, &r, &why) == 0) {
         if (r.body < (const char *)data ||
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(url, data, size);
     url[size] = '\0';
-    if (http_parse_url(url, host, sizeof(host), &port, &path, &why) == 0) {
+    if (http_parse_url(url, host, sizeof(host), &port, &path, &https, &why) == 0) {
         if (port < 1 || port > 65535 || strlen(host) == 0 ||
             strlen(host) >= sizeof(host) || path[0] != '/')
             abort();
