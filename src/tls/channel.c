@@ -14,24 +14,6 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-enum { HANDSHAKE, OPEN, FAILED };
-
-typedef struct tls_chan {
-    ac_layer_class klass;           /* ours; its parent is `own` */
-    const ac_dispatcher_class *own; /* the channel's class, put back at close */
-    ac__tls_lower lower;
-    ac_tls_ctx *ctx;
-    SSL *ssl;
-    char *servername;
-    char *reason;
-    int failed;          /* the negative errno a failed channel reports */
-    unsigned char state;
-    unsigned char hs_want; /* AC_IN or AC_OUT: what the handshake waits for */
-    bool server;
-    bool write_wants_read, read_wants_write;
-    bool lingering, shutdown_sent, peer_closed;
-} tls_chan;
-
 static const ac_io_ops tls_io;
 
 #define ALL_EVENTS (AC_IN | AC_PRI | AC_OUT)
@@ -46,10 +28,12 @@ static const ac_io_ops tls_io;
         k_ ? k_->m : ac_base_class.m;                               \
     })
 
-static tls_chan *T(const ac_dispatcher *d)
+tls_chan *ac__tls_of(const ac_dispatcher *d)
 {
     return d && ac_get_io(d) == &tls_io ? ac_get_io_data(d) : NULL;
 }
+
+#define T(d) ac__tls_of(d)
 
 /* What the layer needs from the socket: the handshake's next step only,
  * or the channel's interest plus OpenSSL's retries. */
@@ -405,56 +389,12 @@ static const ac_io_ops tls_io = {
     .close = tls_close,
 };
 
-/* ---- the API ---- */
-
-static tls_chan *tls_new(ac_dispatcher *d, ac_tls_ctx *ctx,
-                         const char *servername)
+/* Wrap the channel: our class over its own, our I/O over its own, and
+ * the handshake's first wait. */
+void ac__tls_install(tls_chan *t)
 {
-    tls_chan *t = calloc(1, sizeof(*t));
-    BIO *bio;
+    ac_dispatcher *d = t->lower.d;
 
-    if (!t)
-        return NULL;
-    t->lower.d = d;
-    t->lower.io = ac_get_io(d);
-    t->lower.io_data = ac_get_io_data(d);
-    t->ssl = SSL_new(ctx->ssl_ctx);
-    bio = ac__tls_bio_new(&t->lower);
-    if (servername)
-        t->servername = strdup(servername);
-    if (!t->ssl || !bio || (servername && !t->servername)) {
-        BIO_free(bio);
-        SSL_free(t->ssl);
-        free(t->servername);
-        free(t);
-        return NULL;
-    }
-    SSL_set_bio(t->ssl, bio, bio);
-    return t;
-}
-
-int ac_tls_start(ac_dispatcher *d, ac_tls_ctx *ctx, const char *servername)
-{
-    tls_chan *t;
-
-    if (!d || !ctx)
-        return -EINVAL;
-    if (ac_closed(d) || ac_fileno(d) < 0)
-        return -EBADF;
-    if (T(d))
-        return -EALREADY;
-    if (ac_accepting(d) ||
-        (servername && (ctx->role == AC_TLS_SERVER || !*servername)))
-        return -EINVAL;
-    t = tls_new(d, ctx, servername);
-    if (!t)
-        return -ENOMEM;
-    t->ctx = ac_tls_ctx_ref(ctx);
-    t->server = ctx->role == AC_TLS_SERVER;
-    if (t->server)
-        SSL_set_accept_state(t->ssl);
-    else
-        SSL_set_connect_state(t->ssl);
     t->own = ac_get_class(d);
     t->klass.base = (ac_dispatcher_class){
         .name = t->own->name,
@@ -474,72 +414,4 @@ int ac_tls_start(ac_dispatcher *d, ac_tls_ctx *ctx, const char *servername)
     t->hs_want = t->server ? AC_IN : ac_connected(d) ? AC_OUT : 0;
     ac_set_pending(d, 0);
     relayer(t);
-    return 0;
-}
-
-bool ac_tls_active(const ac_dispatcher *d)
-{
-    return T(d) != NULL;
-}
-
-bool ac_tls_established(const ac_dispatcher *d)
-{
-    tls_chan *t = T(d);
-    return t && t->state == OPEN;
-}
-
-const char *ac_tls_version(const ac_dispatcher *d)
-{
-    tls_chan *t = T(d);
-    return t && t->state == OPEN ? SSL_get_version(t->ssl) : NULL;
-}
-
-const char *ac_tls_cipher(const ac_dispatcher *d)
-{
-    tls_chan *t = T(d);
-    return t && t->state == OPEN ? SSL_get_cipher_name(t->ssl) : NULL;
-}
-
-const char *ac_tls_reason(const ac_dispatcher *d)
-{
-    tls_chan *t = T(d);
-    return t ? t->reason : NULL;
-}
-
-bool ac_tls_peer_closed(const ac_dispatcher *d)
-{
-    tls_chan *t = T(d);
-    return t && t->peer_closed;
-}
-
-int ac_tls_key_update(ac_dispatcher *d, bool update_peer)
-{
-    tls_chan *t = T(d);
-    int r;
-
-    if (!t)
-        return -EINVAL;
-    if (t->state != OPEN)
-        return -ENOTCONN;
-    if (SSL_version(t->ssl) < TLS1_3_VERSION)
-        return -EOPNOTSUPP;
-    ERR_clear_error();
-    if (SSL_key_update(t->ssl, update_peer ? SSL_KEY_UPDATE_REQUESTED
-                                           : SSL_KEY_UPDATE_NOT_REQUESTED) != 1) {
-        ERR_clear_error();
-        return -EPROTO;
-    }
-    /* send it now if the socket takes it; else it goes before the next
-     * data (SSL_write sends a scheduled update first) */
-    t->lower.err = 0;
-    r = SSL_do_handshake(t->ssl);
-    ERR_clear_error();
-    (void)r;
-    return 0;
-}
-
-void *ac_tls_ssl(const ac_dispatcher *d)
-{
-    tls_chan *t = T(d);
-    return t ? t->ssl : NULL;
 }
