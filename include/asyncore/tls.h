@@ -79,9 +79,10 @@ typedef struct ac_tls_opts {
     const char *ca_file;
     /** Client: do not verify the server at all. For tests only. */
     bool insecure;
-    /** Lowest and highest protocol version (AC_TLS_1_2, AC_TLS_1_3);
-     * 0: TLS 1.2 and the newest OpenSSL offers. */
-    int min_version, max_version;
+    /** Lowest protocol version (AC_TLS_1_2, AC_TLS_1_3); 0: TLS 1.2. */
+    int min_version;
+    /** Highest protocol version; 0: the newest OpenSSL offers. */
+    int max_version;
 } ac_tls_opts;
 
 /** Make a context. NULL with errno (EINVAL for bad arguments, ENOENT for

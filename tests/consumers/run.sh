@@ -29,7 +29,7 @@ echo "== C++17, every public header"
 ${CXX:-c++} -std=c++17 -Wall -Wextra -Werror -I"$here" \
     -o "$root/cxx" "$here/all_headers.cpp" \
     $(pkg-config --cflags --libs asyncore asyncore-glib asyncore-uv \
-        asyncore-event asyncore-qt)
+        asyncore-event asyncore-qt asyncore-tls)
 "$root/cxx"
 
 echo "== meson subproject"

@@ -22,7 +22,8 @@ $cc -o "$root/consumer_static" "$src/consumer.c" \
 out=$("$root/consumer_static")
 [ "$out" = installed ] || { echo "static consumer printed '$out'"; exit 1; }
 # Every module built has its headers and .pc installed.
-for m in asyncore asyncore-glib asyncore-uv asyncore-event asyncore-qt; do
+for m in asyncore asyncore-glib asyncore-uv asyncore-event asyncore-qt \
+         asyncore-tls; do
     lib=$(find "$build" -maxdepth 1 -name "lib$m.so" | head -n 1)
     [ -n "$lib" ] || continue
     [ -f "$pcdir/$m.pc" ] || { echo "missing $m.pc"; exit 1; }
