@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 enum { ECHO, BULK, HANDSHAKE, IDLE };
 
 typedef struct {
@@ -59,36 +61,6 @@ static uint64_t now_us(void)
 static unsigned char pat(uint64_t i)
 {
     return (unsigned char)(i * 31 + 7);
-}
-
-static uint64_t cpu_ns(void)
-{
-    char path[64];
-    uint64_t total = 0;
-    DIR *dir;
-    struct dirent *e;
-
-    if (!server_pid)
-        return 0;
-    snprintf(path, sizeof(path), "/proc/%d/task", server_pid);
-    if (!(dir = opendir(path)))
-        return 0;
-    while ((e = readdir(dir))) {
-        char p[320];
-        unsigned long long ns;
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof(p), "/proc/%d/task/%s/schedstat", server_pid,
-                 e->d_name);
-        if ((f = fopen(p, "r"))) {
-            if (fscanf(f, "%llu", &ns) == 1)
-                total += ns;
-            fclose(f);
-        }
-    }
-    closedir(dir);
-    return total;
 }
 
 static long rss(void)
@@ -274,7 +246,7 @@ int main(int argc, char **argv)
         }
         if (!counting && mode != IDLE && t >= t_start + (uint64_t)(warmup * 1e6)) {
             counting = true;
-            cpu0 = cpu_ns();
+            cpu0 = server_pid ? cpu_ns(server_pid) : 0;
             t_start = t;
         }
         n = epoll_wait(ep, ev, 256, 10);
@@ -288,7 +260,7 @@ int main(int argc, char **argv)
                (unsigned long long)errors);
         return errors != 0;
     }
-    cpu1 = cpu_ns();
+    cpu1 = server_pid ? cpu_ns(server_pid) : 0;
     elapsed = now_us() - t_start;
     printf("mode=%s conns=%ld size=%zu seconds=%.3f count=%llu",
            mode == BULK ? "bulk" : mode == HANDSHAKE ? "handshake" : "echo",

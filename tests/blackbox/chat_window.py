@@ -5,7 +5,9 @@ ChatWindowTests and says how to start its window (window)."""
 import os
 import re
 import signal
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import unittest
@@ -14,8 +16,10 @@ EX = None  # the build's examples directory (main() takes it from argv)
 
 
 class Peer:
-    def __init__(self, port, nick):
+    def __init__(self, port, nick, tls=None):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        if tls:
+            self.s = tls.wrap_socket(self.s, server_hostname="127.0.0.1")
         self.s.sendall(nick.encode() + b"\n")
         self.buf = b""
 
@@ -33,6 +37,7 @@ class Peer:
 class ChatWindowTests:
     NAME = None      # "gtk" or "qt": the program is EX/NAME/NAME_chat
     BAD_MODE = None  # a --mode the program refuses
+    MODE = None      # its default --mode
 
     def program(self):
         return os.path.join(EX, self.NAME, self.NAME + "_chat")
@@ -42,7 +47,12 @@ class ChatWindowTests:
         raise NotImplementedError
 
     def setUp(self):
-        self.srv = subprocess.Popen([EX + "/chat_server", "--port", "0"],
+        self.certs = None
+        self.start_server()
+
+    def start_server(self, *extra):
+        self.srv = subprocess.Popen([EX + "/chat_server", "--port", "0",
+                                     *extra],
                                     stdout=subprocess.PIPE, text=True)
         m = re.fullmatch(r"listening on (.+):(\d+)\n",
                          self.srv.stdout.readline())
@@ -51,9 +61,31 @@ class ChatWindowTests:
     def tearDown(self):
         self.srv.send_signal(signal.SIGTERM)
         self.srv.communicate(timeout=10)
+        if self.certs:
+            shutil.rmtree(self.certs, ignore_errors=True)
 
-    def converse(self, mode, extra=(), **how):
-        bob = Peer(self.port, "bob")
+    def test_tls(self):
+        """chat_server --tls-cert and the window with --tls --ca: the same
+        conversation over TLS; without --ca the test CA is refused."""
+        make = os.path.join(EX, "..", "tests", "tls_make_certs")
+        if not os.path.exists(make):
+            self.skipTest("built without TLS or tests")
+        self.tearDown()  # the plain server of setUp
+        self.certs = subprocess.run([make], capture_output=True, text=True,
+                                    check=True).stdout.strip()
+        ca = os.path.join(self.certs, "ca.pem")
+        self.start_server("--tls-cert", os.path.join(self.certs, "server.pem"),
+                          "--tls-key", os.path.join(self.certs, "key.pem"))
+        self.converse(self.MODE, ["--tls", "--ca", ca],
+                      tls=ssl.create_default_context(cafile=ca))
+        w = self.window(["--port", str(self.port), "--nick", "eve", "--tls",
+                         "--quit-after", "3"])
+        out, err = w.communicate(timeout=60)
+        self.assertEqual(w.returncode, 1, err)
+        self.assertIn("tls: certificate verify failed", err)
+
+    def converse(self, mode, extra=(), tls=None, **how):
+        bob = Peer(self.port, "bob", tls)
         hello = "hello from " + self.NAME
         w = self.window(["--port", str(self.port), "--nick", "alice",
                          "--mode", mode, "--send", hello, "--quit-after",

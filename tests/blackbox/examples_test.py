@@ -40,6 +40,17 @@ def stop(p, sig=signal.SIGTERM):
     return p.returncode
 
 
+def recv_exactly(sock, n):
+    """n bytes from sock; AssertionError if it ends before."""
+    got = b""
+    while len(got) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("EOF after %d of %d bytes" % (len(got), n))
+        got += chunk
+    return got
+
+
 def run(*args, **kw):
     return subprocess.run(args, capture_output=True, text=True,
                           timeout=TIMEOUT, **kw)
@@ -117,11 +128,7 @@ class EchoTests(unittest.TestCase):
             data = os.urandom(300000)
             with socket.create_connection((host, port), timeout=10) as s:
                 s.sendall(data)
-                got = b""
-                while len(got) < len(data):
-                    chunk = s.recv(65536)
-                    self.assertTrue(chunk)
-                    got += chunk
+                got = recv_exactly(s, len(data))
             self.assertEqual(got, data)
         finally:
             stop(srv)

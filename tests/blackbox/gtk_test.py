@@ -16,6 +16,7 @@ XVFB = shutil.which("xvfb-run")
 class GtkChatTests(chat_window.ChatWindowTests, unittest.TestCase):
     NAME = "gtk"
     BAD_MODE = "busy"
+    MODE = "source"
 
     def window(self, args, stats=False):
         env = dict(os.environ, GSK_RENDERER="cairo", NO_AT_BRIDGE="1",

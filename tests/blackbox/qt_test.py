@@ -18,6 +18,7 @@ XVFB = shutil.which("xvfb-run")
 class QtChatTests(chat_window.ChatWindowTests, unittest.TestCase):
     NAME = "qt"
     BAD_MODE = "source"
+    MODE = "notifier"
 
     def window(self, args, stats=False, xvfb=False, unix_dispatcher=False):
         env = dict(os.environ, XDG_RUNTIME_DIR=tempfile.gettempdir(),

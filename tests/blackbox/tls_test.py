@@ -15,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from examples_test import start_server, stop, run  # noqa: E402
+from examples_test import start_server, stop, run, recv_exactly  # noqa: E402
 import examples_test  # noqa: E402
 
 BUILD = None
@@ -183,12 +183,7 @@ class PythonInteropTests(unittest.TestCase):
             with ctx.wrap_socket(raw, server_hostname="localhost") as s:
                 got_version = s.version()
                 s.sendall(data)
-                got = b""
-                while len(got) < len(data):
-                    chunk = s.recv(65536)
-                    self.assertTrue(chunk)
-                    got += chunk
-                self.assertEqual(got, data)
+                self.assertEqual(recv_exactly(s, len(data)), data)
                 s.unwrap()  # close_notify both ways
         return got_version
 
