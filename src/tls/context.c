@@ -140,8 +140,10 @@ ac_tls_ctx *ac_tls_ctx_new(ac_tls_role role, const ac_tls_opts *opts,
     SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE |
                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
-    /* Whole socket reads instead of a header and a body per record. */
+    /* Whole socket reads instead of a header and a body per record, and
+     * up to 64 KB of them at a time (four full records per recv). */
     SSL_CTX_set_read_ahead(c, 1);
+    SSL_CTX_set_default_read_buffer_len(c, 65536);
     SSL_CTX_set_session_id_context(c, (const unsigned char *)"asyncore", 8);
     if ((e = load(c, role, opts, err, errlen)) != 0) {
         ERR_clear_error();
