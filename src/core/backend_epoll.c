@@ -27,6 +27,8 @@ static int epoll_create_(ac_map *map)
     st->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!st->events || st->epfd < 0) {
         int err = st->epfd < 0 ? errno : ENOMEM;
+        if (st->epfd >= 0)
+            close(st->epfd); /* found by allocation-failure injection */
         free(st->events);
         free(st);
         errno = err;

@@ -1,0 +1,463 @@
+/* Allocation failures and system-call faults (issue: reliability), on a
+ * test build of the library whose own allocations and system calls go
+ * through tests/inject/ (the shipped library is not touched).
+ *
+ * Allocation sweep: a scenario runs once to count the library's
+ * allocations (n), then once for each k in 1..n with allocation k failing.
+ * Every run must end without a crash or a leak (ASan), report the failure
+ * (-ENOMEM from a call, or handle_error(ENOMEM)), lose no accepted byte
+ * silently (what arrives is a prefix of what was accepted, all of it if
+ * nothing failed on the way), close everything, and leave the map usable:
+ * the same scenario then runs again on it without failures and must pass.
+ *
+ * Fault schedules: seeded random short counts, EINTR and EAGAIN out of
+ * turn (and, in the hard schedules, ENOBUFS, ECONNABORTED, EMFILE, ENOMEM
+ * and ENOSPC) on the library's send/recv/accept4/epoll_ctl: every byte
+ * arrives once and in order, or a channel reports an error.
+ *
+ * Every host mode this build has (select, poll, epoll, host, uv, glib,
+ * event). */
+#include "helpers.h"
+#include "inject/control.h"
+
+#include <asyncore/asynchat.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STREAM (48u << 10) /* bytes each scenario pushes */
+#define CHUNK 4096
+#define SCHEDULES 100 /* seeds per schedule kind and mode */
+
+/* The stream: lines of CHUNK bytes, the last of each a newline. */
+static unsigned char pat(uint64_t i)
+{
+    unsigned char b = (unsigned char)((i * 13 + (i >> 9)) % 253);
+
+    if (i % CHUNK == CHUNK - 1)
+        return '\n';
+    return b == '\n' ? 'n' : b;
+}
+
+/* What a run observed. */
+static struct {
+    int enomem;      /* ENOMEM seen: a call's result or handle_error */
+    int errors;      /* handle_error calls (any errno) */
+    int closes;      /* handle_close calls */
+    uint64_t accepted, got, bad;
+    bool client_gone;
+} ob;
+
+/* over the whole run, for the summary line */
+static uint64_t sites, total_schedules, total_faults, total_bytes;
+
+static void saw(int r)
+{
+    if (r == -ENOMEM)
+        ob.enomem++;
+}
+
+/* ---- the echo server: async_chat, a line at a time ---- */
+
+typedef struct echo {
+    ac_chat chat;
+    ac_timer idle; /* a timer per connection: the map's timer heap */
+} echo;
+
+static void any_close(ac_dispatcher *d)
+{
+    ob.closes++;
+    ac_close(d);
+}
+
+static void any_error(ac_dispatcher *d, int err, const char *where)
+{
+    (void)where;
+    ob.errors++;
+    if (err == ENOMEM)
+        ob.enomem++;
+    ac_close(d);
+}
+
+/* A line back; a push that fails ends the connection (nothing after a gap
+ * may be sent). */
+static void echo_line(ac_chat *c)
+{
+    size_t n;
+    const char *data = ac_chat_data(c, &n);
+    int r = ac_chat_push(c, data, n);
+
+    if (r == 0)
+        r = ac_chat_push(c, "\n", 1);
+    saw(r);
+    ac_chat_clear_data(c);
+    if (r < 0)
+        ac_close(&c->base);
+}
+
+static void echo_destroy(ac_dispatcher *d)
+{
+    echo *e = AC_CONTAINER_OF(AC_CHAT_OF(d), echo, chat);
+
+    ac_timer_stop(&e->idle);
+    free(e);
+}
+
+static const ac_chat_class echo_class = {
+    .base = {.name = "inj_echo", .parent = AC_CHAT_PARENT,
+             .handle_close = any_close, .handle_error = any_error,
+             .destroy = echo_destroy},
+    .found_terminator = echo_line,
+};
+
+static void idle_expired(ac_timer *t)
+{
+    (void)t;
+}
+
+static void listener_accepted(ac_dispatcher *d, int fd,
+                              const struct sockaddr *a, socklen_t l)
+{
+    echo *e = calloc(1, sizeof(*e));
+    int r;
+
+    (void)a;
+    (void)l;
+    if (!e) {
+        close(fd);
+        return;
+    }
+    ac_chat_init(&e->chat, &echo_class, ac_dispatcher_get_map(d));
+    ac_timer_init(&e->idle, ac_dispatcher_get_map(d), idle_expired, e);
+    if ((r = ac_chat_set_terminator(&e->chat, "\n", 1)) < 0 ||
+        (r = ac_timer_start(&e->idle, 60000, 0)) < 0 ||
+        (r = ac_set_socket(&e->chat.base, fd)) < 0) {
+        saw(r);
+        close(fd);
+        ac_close(&e->chat.base);
+    }
+}
+
+static const ac_dispatcher_class listener_class = {
+    .name = "inj_listener",
+    .handle_accepted = listener_accepted,
+    .handle_error = any_error,
+};
+
+/* ---- the client: with_send pushing the pattern, checking the echo ---- */
+
+typedef struct client {
+    ac_dispatcher_with_send w;
+    uint64_t pushed; /* bytes offered so far (accepted or not) */
+} client;
+
+static client *the_client;
+
+static void push_more(client *c)
+{
+    unsigned char buf[CHUNK];
+    size_t i;
+
+    while (c->pushed < STREAM && ac_with_send_pending(&c->w) < 16384 &&
+           !ac_closed(&c->w.base)) {
+        int r;
+        for (i = 0; i < CHUNK; i++)
+            buf[i] = pat(ob.accepted + i);
+        c->pushed += CHUNK;
+        r = ac_with_send(&c->w, buf, CHUNK);
+        saw(r);
+        if (r == 0)
+            ob.accepted += CHUNK; /* else: refused, and said so */
+    }
+}
+
+static void called(void *data)
+{
+    (void)data;
+}
+
+static void client_connect(ac_dispatcher *d)
+{
+    saw(ac_map_call(ac_dispatcher_get_map(d), called, NULL));
+    push_more(AC_CONTAINER_OF(d, client, w.base));
+}
+
+static void client_write(ac_dispatcher *d)
+{
+    ac_with_send_class.handle_write(d);
+    if (!ac_closed(d))
+        push_more(AC_CONTAINER_OF(d, client, w.base));
+}
+
+static void client_read(ac_dispatcher *d)
+{
+    unsigned char buf[8192];
+    ssize_t n = ac_recv(d, buf, sizeof(buf)), i;
+
+    for (i = 0; i < n; i++)
+        if (buf[i] != pat(ob.got + (uint64_t)i))
+            ob.bad++;
+    if (n > 0)
+        ob.got += (uint64_t)n;
+}
+
+static void client_destroy(ac_dispatcher *d)
+{
+    ob.client_gone = true;
+    if (the_client == AC_CONTAINER_OF(d, client, w.base))
+        the_client = NULL;
+    free(AC_CONTAINER_OF(d, client, w.base));
+}
+
+static const ac_dispatcher_class client_class = {
+    .name = "inj_client",
+    .parent = &ac_with_send_class,
+    .handle_connect = client_connect,
+    .handle_write = client_write,
+    .handle_read = client_read,
+    .handle_close = any_close,
+    .handle_error = any_error,
+    .destroy = client_destroy,
+};
+
+static long long ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One echo session in `map`: a listener, a client, STREAM bytes pushed.
+ * Returns true if it ran to the end (every accepted byte back). */
+static bool echo_session(ac_map *map, int budget_ms)
+{
+    ac_dispatcher *lis = calloc(1, sizeof(*lis));
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    client *c;
+    long long end = ms() + budget_ms;
+    int r;
+
+    memset(&ob, 0, sizeof(ob));
+    if (!lis)
+        return false;
+    ac_dispatcher_init(lis, &listener_class, map);
+    if ((r = ac_create_socket(lis, AF_INET, SOCK_STREAM)) < 0 ||
+        (r = ac_resolve("127.0.0.1", 0, AF_INET, true, &ss, &len)) < 0 ||
+        (r = ac_bind(lis, (struct sockaddr *)&ss, len)) < 0 ||
+        (r = ac_listen(lis, 16)) < 0 ||
+        (r = ac_getsockname(lis, &ss, &len)) < 0) {
+        saw(r);
+        ac_close(lis);
+        free(lis);
+        return false;
+    }
+    c = the_client = calloc(1, sizeof(*c));
+    if (!c) {
+        ac_close(lis);
+        free(lis);
+        return false;
+    }
+    ac_with_send_init(&c->w, &client_class, map);
+    if ((r = ac_create_socket(&c->w.base, AF_INET, SOCK_STREAM)) < 0 ||
+        (r = ac_connect(&c->w.base, (struct sockaddr *)&ss, len)) < 0) {
+        saw(r);
+        ac_close(&c->w.base);
+    }
+    while (ms() < end && !ob.client_gone &&
+           !(c->pushed >= STREAM && ob.got >= ob.accepted))
+        if (t_step(map, 10) < 0)
+            break;
+    /* done, failed or out of time: close everything */
+    saw(ac_close_all(map, true));
+    t_run_until_empty(map, 2000);
+    CU_ASSERT_EQUAL(ac_map_count(map), 0);
+    free(lis);
+    return ob.got == STREAM && ob.accepted == STREAM && !ob.errors;
+}
+
+/* What every injected run must show. */
+static void check_run(const char *what, uint64_t k)
+{
+    /* no byte accepted then lost unless a channel said why */
+    if (ob.bad || ob.got > ob.accepted)
+        fprintf(stderr, "%s k=%llu: got %llu of %llu accepted, %llu bad\n",
+                what, (unsigned long long)k, (unsigned long long)ob.got,
+                (unsigned long long)ob.accepted, (unsigned long long)ob.bad);
+    CU_ASSERT_EQUAL(ob.bad, 0);
+    CU_ASSERT(ob.got <= ob.accepted);
+    if (ob.got < ob.accepted && !ob.errors && !ob.closes)
+        fprintf(stderr, "%s k=%llu: %llu of %llu bytes, no error reported\n",
+                what, (unsigned long long)k, (unsigned long long)ob.got,
+                (unsigned long long)ob.accepted);
+    CU_ASSERT(ob.got == ob.accepted || ob.errors || ob.closes);
+}
+
+/* ---- allocation sweep ---- */
+
+static void sweep(const char *what, bool (*session)(ac_map *, int))
+{
+    ac_map *map = t_map_new();
+    uint64_t n, k;
+    int unreported = 0;
+
+    inj_reset();
+    CU_ASSERT_TRUE(session(map, 10000)); /* the count, and the baseline */
+    n = inj_allocs;
+    t_map_done(map);
+    CU_ASSERT(n > 0);
+    if (getenv("T_VERBOSE"))
+        fprintf(stderr, "%s: %llu allocations\n", what, (unsigned long long)n);
+    for (k = 1; k <= n; k++) {
+        map = t_map_new(); /* a fresh map: its first allocations count */
+        inj_reset();
+        inj_fail_at = k;
+        session(map, 3000);
+        check_run(what, k);
+        sites += inj_failed ? 1 : 0;
+        if (inj_failed && !ob.enomem) {
+            fprintf(stderr, "%s: allocation %llu of %llu failed unreported\n",
+                    what, (unsigned long long)k, (unsigned long long)n);
+            unreported++;
+        }
+        /* the map is still usable */
+        inj_reset();
+        if (!session(map, 10000)) {
+            fprintf(stderr, "%s: after allocation %llu failed, the map no "
+                            "longer works\n", what, (unsigned long long)k);
+            CU_FAIL("map unusable after an allocation failure");
+        }
+        t_map_done(map);
+    }
+    CU_ASSERT_EQUAL(unreported, 0);
+    inj_reset();
+}
+
+static void test_alloc_echo(void)
+{
+    sweep("echo", echo_session);
+}
+
+/* ac_map_new itself: NULL with ENOMEM at each of its allocations. */
+static void test_alloc_map_new(void)
+{
+    static const ac_backend b[] = {AC_BACKEND_SELECT, AC_BACKEND_POLL,
+                                   AC_BACKEND_EPOLL};
+    size_t i;
+    uint64_t n, k;
+
+    for (i = 0; i < 3; i++) {
+        ac_map *m;
+        int fds = t_open_fds();
+
+        inj_reset();
+        m = ac_map_new(b[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        n = inj_allocs;
+        ac_map_free(m);
+        for (k = 1; k <= n; k++) {
+            inj_reset();
+            inj_fail_at = k;
+            errno = 0;
+            m = ac_map_new(b[i]);
+            if (m) {
+                ac_map_free(m);
+            } else {
+                CU_ASSERT_EQUAL(errno, ENOMEM);
+            }
+            if (t_open_fds() != fds)
+                fprintf(stderr, "ac_map_new(%s), allocation %llu of %llu "
+                        "failing: %s, %d descriptors leaked\n",
+                        ac_backend_name(b[i]), (unsigned long long)k,
+                        (unsigned long long)n, m ? "made" : "NULL",
+                        t_open_fds() - fds);
+            CU_ASSERT_EQUAL(t_open_fds(), fds);
+            fds = t_open_fds();
+        }
+    }
+    inj_reset();
+}
+
+/* ---- fault schedules ---- */
+
+static void schedules(bool hard)
+{
+    ac_map *map = t_map_new();
+    uint64_t seed, faults = 0;
+    int complete = 0, runs = 0;
+
+    for (seed = 1; seed <= SCHEDULES; seed++) {
+        inj_reset();
+        inj_seed = seed * 0x9E3779B97F4A7C15ull + (uint64_t)t_current;
+        inj_one_in = hard ? 16 : 3;
+        inj_hard = hard;
+        complete += echo_session(map, 5000);
+        faults += inj_faults;
+        runs++;
+        total_schedules++;
+        total_faults += inj_faults;
+        total_bytes += ob.got;
+        check_run(hard ? "hard schedule" : "schedule", seed);
+        if (!hard) {
+            /* transient faults only: nothing may fail */
+            CU_ASSERT_EQUAL(ob.errors, 0);
+            CU_ASSERT_EQUAL(ob.got, STREAM);
+        }
+    }
+    inj_reset();
+    if (getenv("T_VERBOSE"))
+        fprintf(stderr, "%s: %llu faults over %d runs, %d complete\n",
+                hard ? "hard" : "transient", (unsigned long long)faults, runs,
+                complete);
+    CU_ASSERT(faults > 0);
+    if (!hard)
+        CU_ASSERT_EQUAL(complete, runs);
+    t_map_done(map);
+}
+
+static void test_transient_faults(void)
+{
+    schedules(false);
+}
+
+static void test_hard_faults(void)
+{
+    schedules(true);
+}
+
+static CU_TestInfo once[] = {
+    {"ac_map_new under every allocation failure", test_alloc_map_new},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo tests[] = {
+    {"echo session under every allocation failure", test_alloc_echo},
+    {"short counts, EINTR, EAGAIN: every byte once, in order",
+     test_transient_faults},
+    {"ENOBUFS, ECONNABORTED, EMFILE, ENOMEM, ENOSPC: reported, no loss",
+     test_hard_faults},
+    CU_TEST_INFO_NULL,
+};
+
+static void reg(void)
+{
+    t_register_modes("inject_map_new", once, T_ONCE);
+    t_register("inject", tests);
+}
+
+int main(int argc, char **argv)
+{
+    int r = t_main(argc, argv, reg);
+
+    printf("injected: %llu allocation failures (one per run, every "
+           "allocation of each scenario in each mode), %llu fault schedules "
+           "with %llu faults, %llu bytes checked\n",
+           (unsigned long long)sites, (unsigned long long)total_schedules,
+           (unsigned long long)total_faults, (unsigned long long)total_bytes);
+    return r;
+}
