@@ -76,7 +76,13 @@ static void broadcast(client *from, const char *line, size_t len)
             ac_handle_close(&c->chat.base);
             continue;
         }
-        ac_chat_push(&c->chat, msg, n);
+        if (ac_chat_push(&c->chat, msg, n) < 0) {
+            /* a line it would silently miss: better dropped, and said */
+            ac_log_info(&c->chat.base, AC_LOG_WARNING,
+                        "dropping %s: out of memory",
+                        c->nick ? c->nick : "(no nick)");
+            ac_handle_close(&c->chat.base);
+        }
     }
     free(msg);
 }
