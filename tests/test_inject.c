@@ -21,6 +21,10 @@
 #include "inject/control.h"
 
 #include <asyncore/asynchat.h>
+#ifdef AC_TEST_TLS
+#include "tls/certs.h"
+#include <asyncore/tls.h>
+#endif
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +64,22 @@ static void saw(int r)
 {
     if (r == -ENOMEM)
         ob.enomem++;
+}
+
+/* Sessions on TLS (both ends) when set. */
+static void *tls_server, *tls_client;
+static bool use_tls;
+
+static int maybe_tls(ac_dispatcher *d, bool server)
+{
+#ifdef AC_TEST_TLS
+    if (use_tls)
+        return ac_tls_start(d, server ? tls_server : tls_client, NULL);
+#else
+    (void)d;
+    (void)server;
+#endif
+    return 0;
 }
 
 /* ---- the echo server: async_chat, a line at a time ---- */
@@ -139,6 +159,9 @@ static void listener_accepted(ac_dispatcher *d, int fd,
         (r = ac_set_socket(&e->chat.base, fd)) < 0) {
         saw(r);
         close(fd);
+        ac_close(&e->chat.base);
+    } else if ((r = maybe_tls(&e->chat.base, true)) < 0) {
+        saw(r);
         ac_close(&e->chat.base);
     }
 }
@@ -264,12 +287,17 @@ static bool echo_session(ac_map *map, int budget_ms)
         return false;
     }
     ac_with_send_init(&c->w, &client_class, map);
+    /* a failure reported to the client's handle_error closes it, and its
+     * destroy may run before the call returns: the_client says if it is
+     * still there */
     if ((r = ac_create_socket(&c->w.base, AF_INET, SOCK_STREAM)) < 0 ||
-        (r = ac_connect(&c->w.base, (struct sockaddr *)&ss, len)) < 0) {
+        (r = ac_connect(&c->w.base, (struct sockaddr *)&ss, len)) < 0 ||
+        (the_client && (r = maybe_tls(&c->w.base, false)) < 0)) {
         saw(r);
-        ac_close(&c->w.base);
+        if (the_client)
+            ac_close(&c->w.base);
     }
-    while (ms() < end && !ob.client_gone &&
+    while (ms() < end && !ob.client_gone && the_client &&
            !(c->pushed >= STREAM && ob.got >= ob.accepted))
         if (t_step(map, 10) < 0)
             break;
@@ -341,6 +369,13 @@ static void sweep(const char *what, bool (*session)(ac_map *, int))
 static void test_alloc_echo(void)
 {
     sweep("echo", echo_session);
+}
+
+static void test_alloc_tls(void)
+{
+    use_tls = true;
+    sweep("tls echo", echo_session);
+    use_tls = false;
 }
 
 /* ac_map_new itself: NULL with ENOMEM at each of its allocations. */
@@ -430,6 +465,20 @@ static void test_hard_faults(void)
     schedules(true);
 }
 
+static void test_tls_transient_faults(void)
+{
+    use_tls = true;
+    schedules(false);
+    use_tls = false;
+}
+
+static void test_tls_hard_faults(void)
+{
+    use_tls = true;
+    schedules(true);
+    use_tls = false;
+}
+
 static CU_TestInfo once[] = {
     {"ac_map_new under every allocation failure", test_alloc_map_new},
     CU_TEST_INFO_NULL,
@@ -441,6 +490,12 @@ static CU_TestInfo tests[] = {
      test_transient_faults},
     {"ENOBUFS, ECONNABORTED, EMFILE, ENOMEM, ENOSPC: reported, no loss",
      test_hard_faults},
+#ifdef AC_TEST_TLS
+    {"TLS echo session under every allocation failure", test_alloc_tls},
+    {"TLS: short counts, EINTR, EAGAIN: every byte once, in order",
+     test_tls_transient_faults},
+    {"TLS: hard faults reported, no loss", test_tls_hard_faults},
+#endif
     CU_TEST_INFO_NULL,
 };
 
@@ -452,7 +507,28 @@ static void reg(void)
 
 int main(int argc, char **argv)
 {
-    int r = t_main(argc, argv, reg);
+    int r;
+#ifdef AC_TEST_TLS
+    tc_certs certs;
+    ac_tls_opts so = {0}, co = {0};
+
+    if (tc_certs_make(&certs) < 0)
+        return 1;
+    so.cert_file = certs.server;
+    so.key_file = certs.key;
+    co.ca_file = certs.ca;
+    tls_server = ac_tls_ctx_new(AC_TLS_SERVER, &so, NULL, 0);
+    tls_client = ac_tls_ctx_new(AC_TLS_CLIENT, &co, NULL, 0);
+    tc_certs_remove(&certs);
+    if (!tls_server || !tls_client)
+        return 1;
+#endif
+    inj_reset();
+    r = t_main(argc, argv, reg);
+#ifdef AC_TEST_TLS
+    ac_tls_ctx_unref(tls_server);
+    ac_tls_ctx_unref(tls_client);
+#endif
 
     printf("injected: %llu allocation failures (one per run, every "
            "allocation of each scenario in each mode), %llu fault schedules "

@@ -736,8 +736,10 @@ AC_EXTERN const ac_dispatcher_class *ac_get_class(const ac_dispatcher *d);
  * delivered for it, and `add` is waited on besides. Readiness reaches the
  * channel's class as usual, so such a layer installs its own class
  * (ac_set_class) to take what is its own. 0, 0 ends it. -EINVAL for bits
- * other than AC_IN, AC_PRI, AC_OUT; -EBADF on a closed channel. May be
- * called from a handler. */
+ * other than AC_IN, AC_PRI, AC_OUT; -EBADF on a closed channel; the
+ * waiter's error (backend or host) if it refused the change: unlike
+ * ac_set_interest(), no handler runs, the layer reports it. May be called
+ * from a handler. */
 AC_EXTERN int ac_set_layer_interest(ac_dispatcher *d, unsigned hold,
                                     unsigned add);
 

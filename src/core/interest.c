@@ -305,9 +305,9 @@ int ac_set_interest(ac_dispatcher *d, unsigned events)
         ac__pulled_unlink(d->map, d);
     d->flags |= AC__F_DECLARED;
     d->interest = events;
-    ac__update_interest(d);
     if (d->pending) /* readiness held above the fd may now be wanted */
         ac__wake_host(d->map);
+    ac__update_interest(d); /* last: a failure may close and free `d` */
     return 0;
 }
 
@@ -339,10 +339,11 @@ int ac_set_layer_interest(ac_dispatcher *d, unsigned hold, unsigned add)
         return -EBADF;
     d->flags &= ~((all << AC__F_LHOLD_SHIFT) | (all << AC__F_LADD_SHIFT));
     d->flags |= (hold << AC__F_LHOLD_SHIFT) | (add << AC__F_LADD_SHIFT);
-    ac__update_interest(d);
     if (d->pending)
         ac__wake_host(d->map);
-    return 0;
+    /* the waiter's refusal goes to the layer, which reports it: no
+     * handler runs here, so the layer's state cannot go under its feet */
+    return AC__FLAG(d, AC__F_IN_MAP) ? apply(d, wanted(d)) : 0;
 }
 
 /* ---- host interface ---- */

@@ -37,9 +37,12 @@ tls_chan *ac__tls_of(const ac_dispatcher *d)
 
 /* What the layer needs from the socket: the handshake's next step only,
  * or the channel's interest plus OpenSSL's retries. */
+static int failed(tls_chan *t, int err, const char *why);
+
 static void relayer(tls_chan *t)
 {
     unsigned hold = 0, add = 0;
+    int r;
 
     if (t->state == HANDSHAKE) {
         hold = ALL_EVENTS;
@@ -50,7 +53,13 @@ static void relayer(tls_chan *t)
         add = (t->write_wants_read ? AC_IN : 0u) |
               (t->read_wants_write ? AC_OUT : 0u);
     }
-    ac_set_layer_interest(t->lower.d, hold, add);
+    r = ac_set_layer_interest(t->lower.d, hold, add);
+    if (r < 0 && t->state != FAILED) {
+        /* the socket cannot be waited on as needed: the channel fails, and
+         * its next read says so (found by system-call fault injection) */
+        failed(t, r, "cannot wait on the socket");
+        ac_set_pending(t->lower.d, AC_IN);
+    }
 }
 
 static void set_reason(tls_chan *t, const char *why)
@@ -85,6 +94,17 @@ static int openssl_failed(tls_chan *t, int e)
     if (t->state == HANDSHAKE && err == -ECONNRESET && !t->lower.err)
         strcpy(why, "the peer closed the connection during the handshake");
     return failed(t, err, why);
+}
+
+/* Mark (or clear) readiness above the socket. If the map cannot record
+ * it (no memory), the data OpenSSL holds could wait for ever: the channel
+ * fails instead (found by allocation-failure injection). */
+static int pending(tls_chan *t, bool ready)
+{
+    int r = ac_set_pending(t->lower.d, ready ? AC_IN : 0);
+
+    return r < 0 ? failed(t, r, "cannot record pending input: out of memory")
+                 : 0;
 }
 
 /* A failed handshake is the channel's error, whatever errno says. */
@@ -140,8 +160,8 @@ static void established(tls_chan *t)
             return; /* and `t` with it */
     }
     /* application data may have come with the handshake's last flight */
-    if (SSL_has_pending(t->ssl))
-        ac_set_pending(d, AC_IN);
+    if (SSL_has_pending(t->ssl) && pending(t, true) < 0)
+        ac_handle_error(d, -t->failed, "tls");
 }
 
 static void handshake(tls_chan *t)
@@ -224,8 +244,10 @@ static void tls_handle_write(ac_dispatcher *d)
         /* the read that had to write first may go on now */
         t->read_wants_write = false;
         relayer(t);
-        if (own & AC_IN)
-            ac_set_pending(d, AC_IN);
+        if ((own & AC_IN) && pending(t, true) < 0) {
+            ac_handle_error(d, -t->failed, "tls");
+            return;
+        }
     }
     if (own & AC_OUT)
         OWN(t, handle_write)(d);
@@ -332,10 +354,9 @@ static ssize_t tls_recv(ac_dispatcher *d, void *buf, size_t len)
     } while (n && got < len && SSL_has_pending(t->ssl));
     /* What is left above the socket is readiness it cannot show: more
      * records, or the end (close_notify, a failure) after this data. */
-    ac_set_pending(d, (got == len && SSL_has_pending(t->ssl)) ||
-                              (got && (t->peer_closed || t->state == FAILED))
-                          ? AC_IN
-                          : 0);
+    if (pending(t, (got == len && SSL_has_pending(t->ssl)) ||
+                       (got && (t->peer_closed || t->state == FAILED))) < 0)
+        return t->failed; /* the channel hears of it; these bytes go too */
     return got ? (ssize_t)got : err;
 }
 
