@@ -20,6 +20,9 @@
 #include "helpers.h"
 #include "inject/control.h"
 
+#include <asyncore/event.h>
+#include <asyncore/uv.h>
+
 #include <asyncore/asynchat.h>
 #ifdef AC_TEST_TLS
 #include "tls/certs.h"
@@ -36,14 +39,30 @@
 
 #define STREAM (48u << 10) /* bytes each scenario pushes */
 #define CHUNK 4096
-#define SCHEDULES 100 /* seeds per schedule kind and mode */
+#define SCHEDULES 40 /* seeds per schedule kind and mode */
 
-/* The stream: lines of CHUNK bytes, the last of each a newline. */
+/* The session's variant: with `extras`, records end with a long
+ * terminator (a heap-held one), come back through producers (a copy, or
+ * a pipe read until EOF), the client's socket buffer is small (its
+ * queue grows), the descriptors are numbered above the map's first table,
+ * and the server ends with a lingering close. */
+static bool extras;
+static const char TERM[] = "\r\n<<<<end-of-record>>>>\r\n";
+#define TLEN (sizeof(TERM) - 1)
+
+/* The stream: records of CHUNK bytes, each ending with its terminator
+ * (a newline, or TERM with extras). */
 static unsigned char pat(uint64_t i)
 {
     unsigned char b = (unsigned char)((i * 13 + (i >> 9)) % 253);
+    uint64_t r = i % CHUNK;
 
-    if (i % CHUNK == CHUNK - 1)
+    if (extras) {
+        if (r >= CHUNK - TLEN)
+            return (unsigned char)TERM[r - (CHUNK - TLEN)];
+        return (unsigned char)('a' + b % 26);
+    }
+    if (r == CHUNK - 1)
         return '\n';
     return b == '\n' ? 'n' : b;
 }
@@ -74,7 +93,8 @@ static int maybe_tls(ac_dispatcher *d, bool server)
 {
 #ifdef AC_TEST_TLS
     if (use_tls)
-        return ac_tls_start(d, server ? tls_server : tls_client, NULL);
+        return ac_tls_start(d, server ? tls_server : tls_client,
+                            !server && extras ? "localhost" : NULL);
 #else
     (void)d;
     (void)server;
@@ -106,18 +126,62 @@ static void any_error(ac_dispatcher *d, int err, const char *where)
 
 /* A line back; a push that fails ends the connection (nothing after a gap
  * may be sent). */
+/* With extras, a record goes back through a producer: a copy (simple
+ * producer) or, every other one, a pipe read until EOF (fd producer). */
+static int push_produced(ac_chat *c, const char *data, size_t n)
+{
+    static unsigned turn;
+    ac_producer p;
+    int fds[2], r;
+
+    if (turn++ % 2 == 0) {
+        r = ac_simple_producer(&p, data, n, 1000);
+    } else {
+        if (pipe(fds) < 0)
+            return -errno;
+        if (write(fds[1], data, n) != (ssize_t)n) {
+            close(fds[0]);
+            close(fds[1]);
+            return -EIO;
+        }
+        close(fds[1]);
+        r = ac_fd_producer(&p, fds[0], 1500, true);
+        if (r < 0)
+            close(fds[0]);
+    }
+    return r < 0 ? r : ac_chat_push_with_producer(c, &p);
+}
+
 static void echo_line(ac_chat *c)
 {
     size_t n;
     const char *data = ac_chat_data(c, &n);
-    int r = ac_chat_push(c, data, n);
+    int r;
 
-    if (r == 0)
-        r = ac_chat_push(c, "\n", 1);
+    if (extras) {
+        char rec[CHUNK];
+        memcpy(rec, data, n);
+        memcpy(rec + n, TERM, TLEN);
+        r = push_produced(c, rec, n + TLEN);
+    } else {
+        r = ac_chat_push(c, data, n);
+        if (r == 0)
+            r = ac_chat_push(c, "\n", 1);
+    }
     saw(r);
     ac_chat_clear_data(c);
     if (r < 0)
         ac_close(&c->base);
+}
+
+/* With extras the server ends with a lingering close. */
+static void echo_close(ac_dispatcher *d)
+{
+    ob.closes++;
+    if (extras)
+        saw(ac_close_lingering(d, 500, 1 << 16));
+    else
+        ac_close(d);
 }
 
 static void echo_destroy(ac_dispatcher *d)
@@ -130,7 +194,7 @@ static void echo_destroy(ac_dispatcher *d)
 
 static const ac_chat_class echo_class = {
     .base = {.name = "inj_echo", .parent = AC_CHAT_PARENT,
-             .handle_close = any_close, .handle_error = any_error,
+             .handle_close = echo_close, .handle_error = any_error,
              .destroy = echo_destroy},
     .found_terminator = echo_line,
 };
@@ -154,7 +218,8 @@ static void listener_accepted(ac_dispatcher *d, int fd,
     }
     ac_chat_init(&e->chat, &echo_class, ac_dispatcher_get_map(d));
     ac_timer_init(&e->idle, ac_dispatcher_get_map(d), idle_expired, e);
-    if ((r = ac_chat_set_terminator(&e->chat, "\n", 1)) < 0 ||
+    if ((r = extras ? ac_chat_set_terminator(&e->chat, TERM, TLEN)
+                    : ac_chat_set_terminator(&e->chat, "\n", 1)) < 0 ||
         (r = ac_timer_start(&e->idle, 60000, 0)) < 0 ||
         (r = ac_set_socket(&e->chat.base, fd)) < 0) {
         saw(r);
@@ -186,7 +251,8 @@ static void push_more(client *c)
     unsigned char buf[CHUNK];
     size_t i;
 
-    while (c->pushed < STREAM && ac_with_send_pending(&c->w) < 16384 &&
+    while (c->pushed < STREAM &&
+           ac_with_send_pending(&c->w) < (extras ? 65536u : 16384u) &&
            !ac_closed(&c->w.base)) {
         int r;
         for (i = 0; i < CHUNK; i++)
@@ -266,9 +332,13 @@ static bool echo_session(ac_map *map, int budget_ms)
     long long end = ms() + budget_ms;
     int r;
 
+    int high[70], nhigh = 0;
+
     memset(&ob, 0, sizeof(ob));
     if (!lis)
         return false;
+    while (extras && nhigh < 70 && (high[nhigh] = dup(0)) >= 0)
+        nhigh++;
     ac_dispatcher_init(lis, &listener_class, map);
     if ((r = ac_create_socket(lis, AF_INET, SOCK_STREAM)) < 0 ||
         (r = ac_resolve("127.0.0.1", 0, AF_INET, true, &ss, &len)) < 0 ||
@@ -278,34 +348,49 @@ static bool echo_session(ac_map *map, int budget_ms)
         saw(r);
         ac_close(lis);
         free(lis);
+        while (nhigh > 0)
+            close(high[--nhigh]);
         return false;
     }
     c = the_client = calloc(1, sizeof(*c));
-    if (!c) {
-        ac_close(lis);
-        free(lis);
-        return false;
-    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     ac_with_send_init(&c->w, &client_class, map);
     /* a failure reported to the client's handle_error closes it, and its
      * destroy may run before the call returns: the_client says if it is
      * still there */
     if ((r = ac_create_socket(&c->w.base, AF_INET, SOCK_STREAM)) < 0 ||
+        (extras && setsockopt(ac_fileno(&c->w.base), SOL_SOCKET, SO_SNDBUF,
+                              &(int){4096}, sizeof(int)) < 0) ||
         (r = ac_connect(&c->w.base, (struct sockaddr *)&ss, len)) < 0 ||
         (the_client && (r = maybe_tls(&c->w.base, false)) < 0)) {
         saw(r);
         if (the_client)
             ac_close(&c->w.base);
     }
+    /* an iteration that fails (the select backend's result array) says
+     * so, as ac_loop() would return it */
     while (ms() < end && !ob.client_gone && the_client &&
            !(c->pushed >= STREAM && ob.got >= ob.accepted))
-        if (t_step(map, 10) < 0)
+        if ((r = t_step(map, 10)) < 0) {
+            saw(r);
             break;
+        }
+    /* with extras the client leaves first: the server lingers */
+    if (extras && the_client) {
+        ac_close(&c->w.base);
+        while (ms() < end && ac_map_count(map) > 1)
+            if ((r = t_step(map, 10)) < 0) {
+                saw(r);
+                break;
+            }
+    }
     /* done, failed or out of time: close everything */
     saw(ac_close_all(map, true));
     t_run_until_empty(map, 2000);
     CU_ASSERT_EQUAL(ac_map_count(map), 0);
     free(lis);
+    while (nhigh > 0)
+        close(high[--nhigh]);
     return ob.got == STREAM && ob.accepted == STREAM && !ob.errors;
 }
 
@@ -333,6 +418,7 @@ static void sweep(const char *what, bool (*session)(ac_map *, int))
     ac_map *map = t_map_new();
     uint64_t n, k;
     int unreported = 0;
+    long long t0 = ms();
 
     inj_reset();
     CU_ASSERT_TRUE(session(map, 10000)); /* the count, and the baseline */
@@ -342,6 +428,8 @@ static void sweep(const char *what, bool (*session)(ac_map *, int))
     if (getenv("T_VERBOSE"))
         fprintf(stderr, "%s: %llu allocations\n", what, (unsigned long long)n);
     for (k = 1; k <= n; k++) {
+        int fds = t_open_fds();
+
         map = t_map_new(); /* a fresh map: its first allocations count */
         inj_reset();
         inj_fail_at = k;
@@ -361,15 +449,36 @@ static void sweep(const char *what, bool (*session)(ac_map *, int))
             CU_FAIL("map unusable after an allocation failure");
         }
         t_map_done(map);
+        if (t_open_fds() != fds)
+            fprintf(stderr, "%s: allocation %llu of %llu failing leaked %d "
+                    "descriptors\n", what, (unsigned long long)k,
+                    (unsigned long long)n, t_open_fds() - fds);
     }
     CU_ASSERT_EQUAL(unreported, 0);
     inj_reset();
+    if (getenv("T_VERBOSE"))
+        fprintf(stderr, "%s: sweep took %lld ms\n", what, ms() - t0);
 }
 
 static void test_alloc_echo(void)
 {
     sweep("echo", echo_session);
 }
+
+static void test_alloc_extras(void)
+{
+    extras = true;
+    sweep("extras", echo_session);
+    extras = false;
+}
+
+static void test_alloc_tls_extras(void)
+{
+    extras = use_tls = true;
+    sweep("tls extras", echo_session);
+    extras = use_tls = false;
+}
+
 
 static void test_alloc_tls(void)
 {
@@ -418,6 +527,61 @@ static void test_alloc_map_new(void)
     inj_reset();
 }
 
+/* Attaching a map to libuv and to libevent, and making TLS contexts:
+ * NULL with ENOMEM at each of their allocations, nothing left behind. */
+static void test_alloc_attach(void)
+{
+    uv_loop_t loop;
+    struct event_base *base = event_base_new();
+    ac_map *m = ac_map_new(AC_BACKEND_EPOLL);
+    uint64_t k;
+    int kind;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+    CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);
+    for (kind = 0; kind < 3; kind++) {
+        for (k = 1; k < 100; k++) {
+            void *a;
+
+            inj_reset();
+            inj_fail_at = k;
+            errno = 0;
+            if (kind == 0) {
+                a = ac_uv_attach(m, &loop);
+                if (a) {
+                    CU_ASSERT_EQUAL(ac_uv_detach(a, NULL, NULL), 0);
+                    uv_run(&loop, UV_RUN_NOWAIT);
+                }
+            } else if (kind == 1) {
+                a = ac_event_attach(m, base, AC_EVENT_AUTO);
+                if (a)
+                    CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+            } else {
+#ifdef AC_TEST_TLS
+                a = ac_tls_ctx_new(AC_TLS_CLIENT, NULL, NULL, 0);
+                ac_tls_ctx_unref(a);
+#else
+                a = (void *)1;
+#endif
+            }
+            if (!inj_failed)
+                break; /* every allocation was failed once */
+            if (a)
+                fprintf(stderr, "%s: allocation %llu failed, yet it "
+                        "succeeded\n", kind == 0 ? "ac_uv_attach" : kind == 1
+                        ? "ac_event_attach" : "ac_tls_ctx_new",
+                        (unsigned long long)k);
+            CU_ASSERT_PTR_NULL(a);
+            CU_ASSERT_EQUAL(errno, ENOMEM);
+        }
+    }
+    inj_reset();
+    ac_map_free(m);
+    CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
+    event_base_free(base);
+}
+
 /* ---- fault schedules ---- */
 
 static void schedules(bool hard)
@@ -455,6 +619,14 @@ static void schedules(bool hard)
     t_map_done(map);
 }
 
+static void test_extras_faults(void)
+{
+    extras = true;
+    schedules(false);
+    schedules(true);
+    extras = false;
+}
+
 static void test_transient_faults(void)
 {
     schedules(false);
@@ -481,6 +653,8 @@ static void test_tls_hard_faults(void)
 
 static CU_TestInfo once[] = {
     {"ac_map_new under every allocation failure", test_alloc_map_new},
+    {"attaching to libuv and libevent, TLS contexts: every allocation "
+     "failure", test_alloc_attach},
     CU_TEST_INFO_NULL,
 };
 
@@ -490,7 +664,11 @@ static CU_TestInfo tests[] = {
      test_transient_faults},
     {"ENOBUFS, ECONNABORTED, EMFILE, ENOMEM, ENOSPC: reported, no loss",
      test_hard_faults},
+    {"long terminators, producers, a growing queue, lingering close, high "
+     "descriptors: every allocation failure", test_alloc_extras},
+    {"the same under fault schedules", test_extras_faults},
 #ifdef AC_TEST_TLS
+    {"TLS with those extras: every allocation failure", test_alloc_tls_extras},
     {"TLS echo session under every allocation failure", test_alloc_tls},
     {"TLS: short counts, EINTR, EAGAIN: every byte once, in order",
      test_tls_transient_faults},
@@ -530,10 +708,11 @@ int main(int argc, char **argv)
     ac_tls_ctx_unref(tls_client);
 #endif
 
-    printf("injected: %llu allocation failures (one per run, every "
-           "allocation of each scenario in each mode), %llu fault schedules "
-           "with %llu faults, %llu bytes checked\n",
-           (unsigned long long)sites, (unsigned long long)total_schedules,
+    printf("injected: %llu allocation failures at %zu distinct call sites "
+           "(one per run, every allocation of each session in each mode), "
+           "%llu fault schedules with %llu faults, %llu bytes checked\n",
+           (unsigned long long)sites, inj_sites(),
+           (unsigned long long)total_schedules,
            (unsigned long long)total_faults, (unsigned long long)total_bytes);
     return r;
 }

@@ -306,7 +306,10 @@ typedef struct ac_hooks {
  * hooks with watch and unwatch NULL: the map keeps its backend (and
  * ac_poll_once works), and the host only hears `detached`. One host at a
  * time: -EBUSY if hooks are already installed (remove them first), or
- * from a handler. */
+ * from a handler. A channel whose watch fails is told (handle_error
+ * "watch"); if the watch of the map's own call wake-up fails, its error is
+ * returned and nothing is installed (every channel given to watch was
+ * unwatched; `detached` is not called). */
 AC_EXTERN int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks);
 
 /** Start a host iteration: run what is due (deadlines), evaluate pulled

@@ -348,44 +348,6 @@ int ac_set_layer_interest(ac_dispatcher *d, unsigned hold, unsigned add)
 
 /* ---- host interface ---- */
 
-int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks)
-{
-    size_t fd;
-
-    if (!map)
-        return -EINVAL;
-    if (map->depth > 0 || (hooks && map->hosted))
-        return -EBUSY;
-    /* Hand every channel over: out of the old waiter, into the new one,
-     * which is asked afresh whether it can wait on each descriptor. */
-    for (fd = 0; fd < map->fds_cap; fd++) {
-        ac_dispatcher *d = map->fds[fd];
-        if (d) {
-            ac__forget(d);
-            d->flags &= ~AC__F_NOWAIT;
-        }
-    }
-    if (map->hosted && map->hooks.detached)
-        map->hooks.detached(map->hooks.data);
-    if (hooks) {
-        map->hooks = *hooks;
-        map->hosted = true;
-        map->has_hooks = hooks->watch != NULL;
-    } else {
-        memset(&map->hooks, 0, sizeof(map->hooks));
-        map->hosted = map->has_hooks = false;
-    }
-    for (fd = 0; fd < map->fds_cap; fd++) {
-        ac_dispatcher *d = map->fds[fd];
-        if (d && ac__join(d) < 0) {
-            ac__enter(map);
-            ac__fail(d, EBADF, "watch");
-            ac__leave(map);
-        }
-    }
-    return 0;
-}
-
 int ac__refresh(ac_map *map, int *dispatched)
 {
     ac_dispatcher *d;

@@ -3,6 +3,7 @@
 #define AC_TEST_INJECT_CONTROL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Allocations: count them; with fail_at = k > 0 the k-th one returns NULL
@@ -23,5 +24,7 @@ extern bool inj_hard;
 extern uint64_t inj_faults; /* calls faulted so far */
 
 void inj_reset(void);
+/* Distinct allocation call sites of the library failed so far. */
+size_t inj_sites(void);
 
 #endif

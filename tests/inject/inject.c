@@ -6,6 +6,7 @@
 #include "inject.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -24,36 +25,59 @@ void inj_reset(void)
     inj_one_in = 4;
 }
 
-static bool alloc_fails(void)
+/* The distinct call sites (return addresses) whose allocation failed. */
+static void *sites[512];
+static size_t nsites;
+
+size_t inj_sites(void)
+{
+    return nsites;
+}
+
+static void record(void *site)
+{
+    size_t i;
+
+    for (i = 0; i < nsites; i++)
+        if (sites[i] == site)
+            return;
+    if (nsites < sizeof(sites) / sizeof(sites[0]))
+        sites[nsites++] = site;
+}
+
+static bool alloc_fails(void *site)
 {
     inj_allocs++;
     if (inj_fail_at && (inj_allocs == inj_fail_at ||
                         (inj_sticky && inj_allocs > inj_fail_at))) {
         inj_failed++;
+        record(site);
         errno = ENOMEM;
         return true;
     }
     return false;
 }
 
+#define SITE __builtin_return_address(0)
+
 void *ac_inj_malloc(size_t n)
 {
-    return alloc_fails() ? NULL : malloc(n);
+    return alloc_fails(SITE) ? NULL : malloc(n);
 }
 
 void *ac_inj_calloc(size_t n, size_t size)
 {
-    return alloc_fails() ? NULL : calloc(n, size);
+    return alloc_fails(SITE) ? NULL : calloc(n, size);
 }
 
 void *ac_inj_realloc(void *p, size_t n)
 {
-    return alloc_fails() ? NULL : realloc(p, n);
+    return alloc_fails(SITE) ? NULL : realloc(p, n);
 }
 
 char *ac_inj_strdup(const char *s)
 {
-    return alloc_fails() ? NULL : strdup(s);
+    return alloc_fails(SITE) ? NULL : strdup(s);
 }
 
 /* xorshift64*: the schedule is the seed's, run after run */
@@ -123,16 +147,40 @@ static bool is_pipe(int fd)
     return inj_seed && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
+/* Short counts and EINTR: a blocking pipe (the fd producer's) never says
+ * EAGAIN, a non-blocking one (file_dispatcher) may at any time. */
+static ssize_t pipe_fault(int fd, size_t *len)
+{
+    int fl;
+
+    if (!is_pipe(fd))
+        return 0;
+    fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK))
+        return io_fault(len, 0);
+    switch (fault(2)) {
+    case 1:
+        if (*len > 1)
+            *len = 1 + (size_t)(next() % (*len - 1));
+        return 0;
+    case 2:
+        errno = EINTR;
+        return -1;
+    default:
+        return 0;
+    }
+}
+
 ssize_t ac_inj_read(int fd, void *buf, size_t len)
 {
-    if (is_pipe(fd) && io_fault(&len, 0) < 0)
+    if (pipe_fault(fd, &len) < 0)
         return -1;
     return read(fd, buf, len);
 }
 
 ssize_t ac_inj_write(int fd, const void *buf, size_t len)
 {
-    if (is_pipe(fd) && io_fault(&len, 0) < 0)
+    if (pipe_fault(fd, &len) < 0)
         return -1;
     return write(fd, buf, len);
 }
