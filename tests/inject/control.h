@@ -26,5 +26,7 @@ extern uint64_t inj_faults; /* calls faulted so far */
 void inj_reset(void);
 /* Distinct allocation call sites of the library failed so far. */
 size_t inj_sites(void);
+/* The i-th of them (a return address: addr2line names the line). */
+void *inj_site(size_t i);
 
 #endif

@@ -34,6 +34,11 @@ size_t inj_sites(void)
     return nsites;
 }
 
+void *inj_site(size_t i)
+{
+    return i < nsites ? sites[i] : NULL;
+}
+
 static void record(void *site)
 {
     size_t i;
