@@ -108,10 +108,10 @@ static unsigned fault(unsigned kinds)
     return 1 + (unsigned)((r >> 32) % kinds);
 }
 
-/* Short count, EINTR, EAGAIN; with inj_hard, `hard` too. */
-static ssize_t io_fault(size_t *len, int hard)
+/* The first `kinds` of: a short count, EINTR, EAGAIN, `hard`. */
+static ssize_t io_fault(size_t *len, unsigned kinds, int hard)
 {
-    switch (fault(inj_hard && hard ? 4 : 3)) {
+    switch (fault(kinds)) {
     case 1:
         if (*len > 1)
             *len = 1 + (size_t)(next() % (*len - 1)); /* short */
@@ -132,14 +132,14 @@ static ssize_t io_fault(size_t *len, int hard)
 
 ssize_t ac_inj_send(int fd, const void *buf, size_t len, int flags)
 {
-    if (io_fault(&len, ENOBUFS) < 0)
+    if (io_fault(&len, inj_hard ? 4 : 3, ENOBUFS) < 0)
         return -1;
     return send(fd, buf, len, flags);
 }
 
 ssize_t ac_inj_recv(int fd, void *buf, size_t len, int flags)
 {
-    if (io_fault(&len, 0) < 0)
+    if (io_fault(&len, 3, 0) < 0)
         return -1;
     return recv(fd, buf, len, flags);
 }
@@ -161,19 +161,7 @@ static ssize_t pipe_fault(int fd, size_t *len)
     if (!is_pipe(fd))
         return 0;
     fl = fcntl(fd, F_GETFL);
-    if (fl >= 0 && (fl & O_NONBLOCK))
-        return io_fault(len, 0);
-    switch (fault(2)) {
-    case 1:
-        if (*len > 1)
-            *len = 1 + (size_t)(next() % (*len - 1));
-        return 0;
-    case 2:
-        errno = EINTR;
-        return -1;
-    default:
-        return 0;
-    }
+    return io_fault(len, fl >= 0 && (fl & O_NONBLOCK) ? 3 : 2, 0);
 }
 
 ssize_t ac_inj_read(int fd, void *buf, size_t len)
