@@ -209,7 +209,8 @@ static void test_free_hooked_map(void)
     t_map_done(t_map_new());
 }
 
-/* A failing watch reaches the channel's handle_error("watch"). */
+/* A failing watch reaches the channel's handle_error("watch"), after the
+ * wait: nothing of the channel's runs in the refresh before it (C-89). */
 static void test_watch_failure_reported(void)
 {
     ac_map *map;
@@ -223,6 +224,9 @@ static void test_watch_failure_reported(void)
     before = t_destroyed;
     rec.fail_with = -ENOMEM;
     ac_map_refresh(map);
+    CU_ASSERT_EQUAL(t->n_error, 0);
+    CU_ASSERT_EQUAL(ac_map_timeout(map), 0); /* the host must not sleep */
+    CU_ASSERT_EQUAL(ac_map_run_due(map), 1);
     CU_ASSERT_EQUAL(t_destroyed, before + 1);
     CU_ASSERT_EQUAL(ac_map_count(map), 0);
     CU_ASSERT_EQUAL(rec.unwatch, 1);

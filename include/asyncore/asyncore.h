@@ -231,12 +231,18 @@ AC_EXTERN void ac_log_info(ac_dispatcher *d, ac_log_level level,
 /* Loop                                                               */
 /* ------------------------------------------------------------------ */
 
-/** One iteration (Python's loop(count=1)): run due timers, ask pulled
- * channels their predicates, wait up to `timeout_ms` (-1: no limit, 0: do
- * not block; shortened to the next timer) and dispatch. Returns the number
- * of events dispatched, 0 at once for an empty map (!ac_map_alive()), or a
- * negative errno: -EBUSY if called from a handler of this map, -EINTR if
- * interrupted after ac_loop_stop(). EINTR is otherwise retried. */
+/** One iteration (Python's loop(count=1)): ask pulled channels their
+ * predicates, wait up to `timeout_ms` (-1: no limit, 0: do not block;
+ * shortened to the next timer, 0 while readiness is pending), dispatch
+ * the ready descriptors, then run what came due: timers whose deadline
+ * passed (the one that ended the wait included) and pending readiness.
+ * So whatever ended the wait runs in this call, and
+ * `while (!done) ac_poll_once(map, -1);` returns once a handler, a timer
+ * or a call from another thread sets `done`. Returns the number of events
+ * dispatched (descriptors, timers, pending channels), 0 at once for an
+ * empty map (!ac_map_alive()), or a negative errno: -EBUSY if called from
+ * a handler of this map, -EINTR if interrupted after ac_loop_stop(). EINTR
+ * is otherwise retried. */
 AC_EXTERN int ac_poll_once(ac_map *map, int timeout_ms);
 
 /** How ac_loop() runs (Python's loop() arguments). */
@@ -271,9 +277,18 @@ AC_EXTERN void ac_loop_stop(ac_map *map);
  * unwatch(data, d, fd): called once for every channel that was given to
  *   watch, before its fd is closed or it leaves the map (and for every
  *   channel when the hooks are removed). The fd is still open.
- * The host then calls ac_map_refresh() before each time it sleeps (and
- * sleeps at most ac_map_timeout()) and ac_map_dispatch() for each ready
- * fd. The map has one channel of its own, the wake-up of ac_map_call()
+ * Each iteration of the host, in this order:
+ *   1. before it sleeps: ac_map_refresh() (interest only: no handler,
+ *      timer or call runs in it), then sleep at most ac_map_timeout()
+ *      milliseconds (-1: no limit; 0: do not sleep);
+ *   2. after the sleep, in the same iteration: ac_map_dispatch() for each
+ *      ready fd, and ac_map_run_due() once the sleep ended (by a deadline,
+ *      by a descriptor, or at once) - in the callback of the host's own
+ *      deadline timer, or after the descriptors.
+ * Whatever ended the sleep then runs in the iteration it ended, so a
+ * program stepping the host (`while (!done) step();`) never sleeps with
+ * work already taken on. The map has one channel of its own, the wake-up
+ * of ac_map_call()
  * (an eventfd read with AC_IN): hosts watch it like the others; it does
  * not count in ac_map_count(), ac_map_get() does not return it, and it
  * does not keep a loop alive (ac_map_alive() does).
@@ -312,13 +327,22 @@ typedef struct ac_hooks {
  * unwatched; `detached` is not called). */
 AC_EXTERN int ac_map_set_hooks(ac_map *map, const ac_hooks *hooks);
 
-/** Start a host iteration: run what is due (deadlines), evaluate pulled
- * predicates, push interest changes, dispatch channels with pending
- * readiness, run pending destroys. Readiness dispatched afterwards reaches
- * only channels that were in the map at this call. Returns the number of
- * channels with non-zero interest, or a negative errno. Handlers may run
- * inside this call. */
+/** Before a host's wait: evaluate pulled predicates and push interest
+ * changes to the hooks. Nothing else runs: no handler, timer or call (a
+ * watch the host refused is reported by the next ac_map_run_due()).
+ * Readiness dispatched afterwards reaches only channels that were in the
+ * map at this call. Returns the number of channels with non-zero
+ * interest, or a negative errno (-EBUSY from a handler of the map: a
+ * nested loop then leaves the map alone). */
 AC_EXTERN int ac_map_refresh(ac_map *map);
+
+/** After a host's wait, in the same iteration: fire the timers whose
+ * deadline has passed, deliver pending readiness to the channels that were
+ * in the map at the last ac_map_refresh(), and report refused watches.
+ * Cheap when nothing is due (a heap peek): a host may call it after every
+ * wait. Returns how many timers and channels ran, or a negative errno
+ * (-EBUSY from a handler of the map). */
+AC_EXTERN int ac_map_run_due(ac_map *map);
 
 /** Deliver readiness `revents` (AC_* bits) for `fd`. Returns 1 if a channel
  * handled it, 0 if none was due (no channel on that fd, or one that joined
@@ -327,24 +351,29 @@ AC_EXTERN int ac_map_dispatch(ac_map *map, int fd, unsigned revents);
 
 /** The epoll descriptor of a map on the epoll backend: a host may watch this
  * one fd for the whole map (installing hooks with watch and unwatch NULL),
- * call ac_map_refresh() before it sleeps, and ac_map_dispatch_ready() when
- * the fd is readable or ac_map_timeout() ran out. (ac_poll_once(map, 0)
- * works too, but refreshes a second time.) -EOPNOTSUPP for other
- * backends. */
+ * call ac_map_refresh() before it sleeps (at most ac_map_timeout()), and
+ * ac_map_dispatch_ready() after every sleep that the fd or the timeout
+ * ended. (ac_poll_once(map, 0) works too, but refreshes a second time.)
+ * -EOPNOTSUPP for other backends. */
 AC_EXTERN int ac_map_backend_fd(const ac_map *map);
 
 /** For a host waiting on ac_map_backend_fd(): collect what the map's
- * backend has ready, without waiting and without refreshing, and dispatch
- * it. Returns the number of events dispatched, or a negative errno:
- * -EBUSY from a handler or when per-fd hooks are installed. */
+ * backend has ready, without waiting and without refreshing, dispatch it,
+ * then ac_map_run_due(). Returns the number of events dispatched, or a
+ * negative errno: -EBUSY from a handler or when per-fd hooks are
+ * installed. */
 AC_EXTERN int ac_map_dispatch_ready(ac_map *map);
 
-/** Milliseconds until the map needs ac_map_refresh() even if no descriptor
- * becomes ready (a lingering close expiring, a paused listener retrying),
- * 0 while a channel has pending readiness (see "Layers" below), or -1 if
- * nothing is due. A host must cap its wait with it: ac_map_refresh()
- * dispatches pending channels, whose descriptors may never become ready
- * (the data already sits above them). */
+/** Milliseconds until the map needs ac_map_run_due() even if no descriptor
+ * becomes ready (the next timer, a lingering close expiring, a paused
+ * listener retrying; rounded up, so a wait of this long ends at or after
+ * the deadline), 0 while a channel has pending readiness (see "Layers"
+ * below) or something is already due, or -1 if nothing is due. A host
+ * must cap its wait with it: pending channels' descriptors may never
+ * become ready (the data already sits above them). A host whose clock
+ * counts whole milliseconds from a cached "now" (libuv) or runs behind
+ * (libevent's coarse clock) arms its timer for correspondingly longer, or
+ * its deadline fires before ac_map_run_due() finds anything due. */
 AC_EXTERN int ac_map_timeout(const ac_map *map);
 
 /** Per-channel pointer for the host adapter's own bookkeeping. */
@@ -574,8 +603,10 @@ AC_EXTERN int ac_with_send_flush(ac_dispatcher_with_send *w);
  * turn in the same iteration does not fire.
  *
  * Timers fire from ac_poll_once()/ac_loop() and, in a host loop, from
- * ac_map_refresh(): every host caps its sleep with ac_map_timeout(), so an
- * idle map with one 1 s repeating timer wakes its host once a second.
+ * ac_map_run_due() after the wait their deadline ended: every host caps
+ * its sleep with ac_map_timeout(), so a timer fires in the step it woke,
+ * and an idle map with one 1 s repeating timer wakes its host once a
+ * second.
  *
  * Keeping the loop alive (libuv's rule): an active timer keeps ac_loop()
  * running, and a host adapter's loop alive, like a channel does, unless it
@@ -686,7 +717,8 @@ AC_EXTERN void ac_map_unref(ac_map *map);
  * (as far as the channel is interested in them) in every iteration
  * without waiting: ac_poll_once does not block and ac_map_timeout()
  * returns 0, so every host, which caps its sleep with ac_map_timeout()
- * and then calls ac_map_refresh(), dispatches it promptly.
+ * and calls ac_map_run_due() after it, dispatches it in that iteration
+ * (and a step that delivered the last of it sleeps again in the next).
  *
  * End-of-frame work: ac_defer() runs a function once the outermost
  * handler frame of the map ends (at once, outside handlers): async_chat

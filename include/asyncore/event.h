@@ -6,15 +6,22 @@
  * contract of asyncore.h.
  *
  * libevent 2.1 has no "before sleeping" callback, so the adapter refreshes
- * the map (ac_map_refresh(): due timers, pulled predicates, pending
- * readiness) after every dispatch it makes, when a channel joins, and when
- * the map's deadline (ac_map_timeout(), on an event timer) comes. What that
- * costs: a pulled-interest channel whose readable()/writable() answer is
- * changed by code outside the map's own handlers (another libevent
- * callback) is asked again only at the next of those moments; so is a timer
- * started there while the map is busy. Declared interest (ac_set_interest)
- * and timers started from handlers have no such delay; elsewhere, call
- * ac_event_refresh() after the change.
+ * the map (ac_map_refresh(): pulled predicates, interest) after every
+ * callback it makes, and arms an event timer for the map's deadline
+ * (ac_map_timeout(): the next timer, 0 while readiness is pending); that
+ * timer's callback runs what is due (ac_map_run_due()), so timers and
+ * pending readiness run in the iteration whose wait they ended, and
+ * `while (!done) event_base_loop(base, EVLOOP_ONCE);` returns once a
+ * handler, a timer or a call sets `done`.
+ *
+ * What having no "before sleeping" step costs: a change made outside the
+ * adapter's callbacks (a channel created or a timer started from main()
+ * or from another libevent callback, a pulled readable()/writable()
+ * answer changed there) is applied by a zero-delay callback of its own,
+ * which is an EVLOOP_ONCE iteration by itself. Call ac_event_refresh()
+ * after such changes to apply them at once. Declared interest
+ * (ac_set_interest) and everything done from the map's handlers have no
+ * such delay.
  *
  * event_base_dispatch() returns once nothing is pending; the adapter's
  * events count as pending only while the map is alive (ac_map_alive()), as

@@ -3,8 +3,13 @@
  * glib.h - run an asyncore map inside a GLib main context (and so inside a
  * GTK application).
  *
- * One GSource per map. Its prepare step runs ac_map_refresh() and bounds
- * the wait by ac_map_timeout(); then it waits in one of two ways:
+ * One GSource per map. Its prepare step runs ac_map_refresh() (interest
+ * only) and bounds the wait by ac_map_timeout(); its check says whether a
+ * descriptor is ready or something is due (a timer, pending readiness);
+ * its dispatch runs them - handlers, timers and calls all run in the
+ * dispatch of the iteration whose wait they ended, so
+ * `while (!done) g_main_context_iteration(ctx, TRUE);` returns once any
+ * of them sets `done`. It waits in one of two ways:
  *
  *  AC_GLIB_PER_FD      every channel's fd is added to the source with
  *                      g_source_add_unix_fd() and changed only when the
@@ -14,8 +19,9 @@
  *                      with thousands of idle channels every iteration of
  *                      the whole application slows down.
  *  AC_GLIB_BACKEND_FD  the source watches only the map's epoll descriptor
- *                      (ac_map_backend_fd()) and runs ac_poll_once(map, 0)
- *                      when it is readable: idle channels cost GLib
+ *                      (ac_map_backend_fd()) and runs
+ *                      ac_map_dispatch_ready() when it is readable or
+ *                      something is due: idle channels cost GLib
  *                      nothing. Needs a map on the epoll backend.
  *  AC_GLIB_AUTO        BACKEND_FD when the map uses epoll, else PER_FD.
  *

@@ -11,14 +11,18 @@
  * QThread's once it runs; in any other thread, construct a QEventLoop
  * first. Every call below must come from that thread.
  *
- * How the map runs: the map's refresh (ac_map_refresh(): due timers,
- * pulled predicates, pending readiness) runs once per pass of the event
+ * How the map runs: the map's refresh (ac_map_refresh(): pulled
+ * predicates and interest, nothing else) runs once per pass of the event
  * dispatcher, before its wait: on the aboutToBlock signal, or on awake for
  * a pass that does not wait (so a loop of non-blocking processEvents()
  * calls works too). Qt's Unix dispatcher (QT_NO_GLIB=1) delivers posted
  * events between the two signals, so there it refreshes at both. A precise
- * single-shot QTimer ends the wait at ac_map_timeout(); the pass after it
- * runs what is due. Readiness comes from a QSocketNotifier per
+ * single-shot QTimer armed for ac_map_timeout() (the next timer, 0 while
+ * readiness is pending) ends the wait, and its timeout runs what is due
+ * (ac_map_run_due()) in that same pass: handlers, timers and calls all run
+ * in the pass whose wait they ended, so
+ * `while (!done) loop.processEvents(QEventLoop::WaitForMoreEvents);`
+ * returns once any of them sets `done`. Readiness comes from a QSocketNotifier per
  * channel and direction (PER_FD; a notifier is created the first time its
  * direction is wanted, disabled when it no longer is, disabled before the
  * descriptor closes and deleted at the next refresh, never inside its own

@@ -6,8 +6,14 @@
  * uv_poll_t per watched channel, started or changed when the channel's
  * interest changes, stopped and closed when the channel leaves the map
  * (before its fd is closed, so a reused fd number starts clean); a
- * uv_prepare_t runs ac_map_refresh() before each wait; a uv_timer_t wakes
- * the loop for the map's own deadlines (ac_map_timeout()).
+ * uv_prepare_t runs ac_map_refresh() (interest only) before each wait; a
+ * uv_timer_t armed for the map's deadline (ac_map_timeout(): the next
+ * timer, 0 while readiness is pending) ends the wait; a uv_check_t runs
+ * what is due (ac_map_run_due()) after every poll. So handlers, timers and
+ * calls run in the iteration whose wait they ended (also in
+ * UV_RUN_NOWAIT), and
+ * `while (!done) uv_run(loop, UV_RUN_ONCE);` returns once any of them sets
+ * `done`.
  *
  * Loop lifetime: poll handles are ordinary (referenced) handles while they
  * wait for something; the prepare handle is referenced while the map has

@@ -80,6 +80,7 @@ void ac__pending_drop(ac_map *map, ac_dispatcher *d)
     size_t i;
 
     d->pending = 0;
+    d->flags &= ~AC__F_REWATCH;
     if (!AC__FLAG(d, AC__F_LISTED))
         return;
     d->flags &= ~AC__F_LISTED;
@@ -92,9 +93,11 @@ bool ac__pending_due(const ac_map *map)
 {
     size_t i;
 
-    for (i = 0; i < map->npending; i++)
-        if (map->pending[i] && pending_events(map->pending[i]))
+    for (i = 0; i < map->npending; i++) {
+        const ac_dispatcher *d = map->pending[i];
+        if (d && (pending_events(d) || AC__FLAG(d, AC__F_REWATCH)))
             return true;
+    }
     return false;
 }
 
@@ -116,8 +119,14 @@ int ac_set_pending(ac_dispatcher *d, unsigned events)
     return 0;
 }
 
+static int apply(ac_dispatcher *d, unsigned want);
+static unsigned wanted(const ac_dispatcher *d);
+static void set_watched(ac_dispatcher *d, unsigned want);
+
 /* Dispatch every listed channel with pending events that was in the map
- * before this refresh; drop the entries that have nothing pending. */
+ * at the last refresh, and tell a channel whose watch the refresh could
+ * not apply (asking again first: the refusal may have been passing);
+ * drop the entries that have nothing left. */
 static int dispatch_pending(ac_map *map)
 {
     size_t i, keep;
@@ -127,6 +136,16 @@ static int dispatch_pending(ac_map *map)
         ac_dispatcher *d = map->pending[i];
         unsigned ev;
 
+        if (d && AC__FLAG(d, AC__F_REWATCH)) {
+            int r;
+            d->flags &= ~AC__F_REWATCH;
+            set_watched(d, 0); /* unknown after the refusal: ask again */
+            if ((r = apply(d, wanted(d))) < 0) {
+                ac__fail(d, -r, "watch");
+                done++;
+                continue;
+            }
+        }
         if (!d || d->epoch >= map->epoch)
             continue;
         ev = pending_events(d);
@@ -137,13 +156,23 @@ static int dispatch_pending(ac_map *map)
     }
     for (i = keep = 0; i < map->npending; i++) {
         ac_dispatcher *d = map->pending[i];
-        if (d && (d->pending || AC__FLAG(d, AC__F_NOWAIT)))
+        if (d && (d->pending || AC__FLAG(d, AC__F_NOWAIT | AC__F_REWATCH)))
             map->pending[keep++] = d;
         else if (d)
             d->flags &= ~AC__F_LISTED;
     }
     map->npending = keep;
     return done;
+}
+
+/* A watch the refresh could not apply: reported after the wait. */
+static int rewatch_later(ac_map *map, ac_dispatcher *d)
+{
+    int r = pending_list(map, d);
+
+    if (r == 0)
+        d->flags |= AC__F_REWATCH;
+    return r;
 }
 
 /* ---- interest ---- */
@@ -348,18 +377,21 @@ int ac_set_layer_interest(ac_dispatcher *d, unsigned hold, unsigned add)
 
 /* ---- host interface ---- */
 
-int ac__refresh(ac_map *map, int *dispatched)
+/* Before the host's wait: only interest. What is due by time or held
+ * above a descriptor runs after the wait (ac_map_run_due), in the step
+ * that the deadline ended, so a host loop driven one step at a time never
+ * sleeps with work it already took on. A host's refusal of a pulled
+ * channel's watch is reported there too: no handler runs before a wait. */
+int ac_map_refresh(ac_map *map)
 {
     ac_dispatcher *d;
 
-    *dispatched = 0;
     if (!map)
         return -EINVAL;
     if (map->depth > 0)
         return -EBUSY;
     map->epoch++;
     ac__enter(map);
-    ac__timers_run(map);
     for (d = map->pulled; d; d = map->iter_next) {
         int r;
         unsigned want;
@@ -369,21 +401,29 @@ int ac__refresh(ac_map *map, int *dispatched)
         if (AC__FLAG(d, AC__F_CLOSED))
             continue;
         r = apply(d, want);
-        if (r < 0)
-            ac__fail(d, -r, "watch");
+        if (r < 0 && rewatch_later(map, d) < 0)
+            ac__fail(d, -r, "watch"); /* cannot even keep it for later */
     }
     map->iter_next = NULL;
-    if (map->npending)
-        *dispatched = dispatch_pending(map);
     ac__leave(map);
     /* the map's own call wake-up is not one of the caller's channels */
     return (int)map->nwatched - (map->wake.watched ? 1 : 0);
 }
 
-int ac_map_refresh(ac_map *map)
+int ac_map_run_due(ac_map *map)
 {
-    int dispatched;
-    return ac__refresh(map, &dispatched);
+    int n;
+
+    if (!map)
+        return -EINVAL;
+    if (map->depth > 0)
+        return -EBUSY;
+    ac__enter(map);
+    n = ac__timers_run(map);
+    if (map->npending)
+        n += dispatch_pending(map);
+    ac__leave(map);
+    return n;
 }
 
 /* Readiness belongs to the channels that were in the map when the host last

@@ -26,6 +26,7 @@ enum {
     AC__F_WRSHUT = 1u << 11,  /* writing shut down: sends refused */
     AC__F_LISTED = 1u << 12,  /* in map->pending */
     AC__F_INTERNAL = 1u << 13, /* the map's own (call wake-up): not counted */
+    AC__F_REWATCH = 1u << 14, /* the refresh's watch failed: tell after the wait */
     /* "unhandled X event" already logged: one bit per kind (6) */
     AC__F_WARNED_SHIFT = 16,
     /* ac_set_layer_interest: the channel's events a layer holds back, and
@@ -142,8 +143,6 @@ AC__HIDDEN void ac__update_interest(ac_dispatcher *d);
 AC__HIDDEN void ac__pending_drop(ac_map *map, ac_dispatcher *d);
 AC__HIDDEN void ac__wake_host(ac_map *map);
 AC__HIDDEN bool ac__pending_due(const ac_map *map);
-/* ac_map_refresh; *dispatched gets the pending channels it dispatched. */
-AC__HIDDEN int ac__refresh(ac_map *map, int *dispatched);
 AC__HIDDEN int ac__dispatch_fired(ac_map *map, size_t n);
 AC__HIDDEN void ac__pulled_link(ac_map *map, ac_dispatcher *d);
 AC__HIDDEN void ac__pulled_unlink(ac_map *map, ac_dispatcher *d);
@@ -155,7 +154,8 @@ AC__HIDDEN uint64_t ac__now_ns(void);
 AC__HIDDEN int ac__timer_start(ac_map *map, ac_timer *t, uint64_t ms,
                                void (*fn)(ac_timer *t));
 AC__HIDDEN void ac__timer_stop(ac_map *map, ac_timer *t);
-AC__HIDDEN void ac__timers_run(ac_map *map);
+/* Fire what is due; returns how many fired. */
+AC__HIDDEN int ac__timers_run(ac_map *map);
 AC__HIDDEN void ac__timers_stop_all(ac_map *map);
 
 /* call.c: calls from other threads */

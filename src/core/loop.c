@@ -23,18 +23,25 @@ static int wait_ready(ac_map *map, int timeout_ms)
     }
 }
 
-/* Wait on the map's backend and dispatch what it reports: the second half
- * of an iteration, after the refresh. */
+/* The second half of an iteration, after the refresh: wait on the map's
+ * backend, dispatch what it reports, then run what came due meanwhile (a
+ * deadline that ended the wait fires in this step, as libuv's UV_RUN_ONCE
+ * runs its timers after the poll). */
 static int wait_and_dispatch(ac_map *map, int timeout_ms)
 {
-    int n = wait_ready(map, timeout_ms);
+    int n = wait_ready(map, timeout_ms), due;
 
-    return n <= 0 ? n : ac__dispatch_fired(map, (size_t)n);
+    if (n > 0)
+        n = ac__dispatch_fired(map, (size_t)n);
+    if (n < 0)
+        return n;
+    due = ac_map_run_due(map);
+    return due < 0 ? due : n + due;
 }
 
 int ac_poll_once(ac_map *map, int timeout_ms)
 {
-    int n, due, pending;
+    int n, due;
 
     if (!map)
         map = ac_map_default();
@@ -44,16 +51,15 @@ int ac_poll_once(ac_map *map, int timeout_ms)
         return -EBUSY;
     if (!ac_map_alive(map))
         return 0; /* C-01: nothing to wait for, do not sleep */
-    n = ac__refresh(map, &pending);
+    n = ac_map_refresh(map);
     if (n < 0)
         return n;
     if (!ac_map_alive(map))
-        return pending; /* the refresh closed the last channel: no wait */
+        return 0; /* a predicate closed the last channel: no wait */
     due = ac_map_timeout(map);
     if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
         timeout_ms = due;
-    n = wait_and_dispatch(map, timeout_ms);
-    return n < 0 ? n : pending + n;
+    return wait_and_dispatch(map, timeout_ms);
 }
 
 int ac_map_dispatch_ready(ac_map *map)

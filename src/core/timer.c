@@ -1,5 +1,5 @@
-/* Timers: a binary min-heap of embedded ac_timer per map, run by
- * ac_map_refresh(); what hosts learn through ac_map_timeout(). The
+/* Timers: a binary min-heap of embedded ac_timer per map, run after the
+ * wait by ac_map_run_due(); what hosts learn through ac_map_timeout(). The
  * library's own deadlines (lingering close, paused listeners) are timers
  * too, marked internal: they never keep a loop alive. */
 #include "internal.h"
@@ -148,27 +148,30 @@ int ac__timer_start(ac_map *map, ac_timer *t, uint64_t ms,
 
 static void fire(ac_timer *t);
 
-/* Runs inside a frame (ac__refresh). Each timer due now fires once: one
- * started (or restarted) by a callback during this pass waits for the
+/* Runs inside a frame (ac_map_run_due). Each timer due now fires once:
+ * one started (or restarted) by a callback during this pass waits for the
  * next, so a callback that restarts itself with 0 cannot spin here. */
-void ac__timers_run(ac_map *map)
+int ac__timers_run(ac_map *map)
 {
     uint64_t now;
     uint16_t gen;
+    int fired = 0;
 
     if (!map->ntimers)
-        return;
+        return 0;
     now = ac__now_ns();
     gen = ++map->timer_gen;
     while (map->ntimers && map->timers[0]->due <= now &&
            map->timers[0]->gen != gen) {
         ac_timer *t = map->timers[0];
         heap_remove(map, t);
+        fired++;
         if (t->flags & AC__T_INTERNAL)
             t->cb(t);
         else
             fire(t); /* may free t */
     }
+    return fired;
 }
 
 void ac__timers_stop_all(ac_map *map)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/epoll.h>
@@ -41,33 +42,72 @@ static void set_live(ac_event *a, bool live)
     a->live = live;
 }
 
-static void refresh(ac_event *a)
+/* How far libevent's clock runs behind CLOCK_MONOTONIC, in microseconds:
+ * it reads CLOCK_MONOTONIC_COARSE (a tick behind) unless the base was made
+ * with EVENT_BASE_FLAG_PRECISE_TIMER. A deadline counted from its "now"
+ * without this fires before the map's timer is due. */
+static long clock_lag_us(void)
 {
-    int due;
+#ifdef CLOCK_MONOTONIC_COARSE
+    struct timespec fine, coarse;
+    long lag;
 
-    if (!a->map)
-        return;
-    event_del(a->kick); /* this is the refresh it asked for */
-    if (ac_map_refresh(a->map) == -EBUSY)
-        return;
-    a->refreshes++;
-    if (!a->map) /* a handler freed the map */
-        return;
-    set_live(a, ac_map_alive(a->map));
-    due = ac_map_timeout(a->map);
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse);
+    clock_gettime(CLOCK_MONOTONIC, &fine);
+    lag = (long)(fine.tv_sec - coarse.tv_sec) * 1000000L +
+          (fine.tv_nsec - coarse.tv_nsec + 999) / 1000;
+    return lag > 0 ? lag : 0;
+#else
+    return 0;
+#endif
+}
+
+static void arm(ac_event *a)
+{
+    int due = ac_map_timeout(a->map);
+
     if (due >= 0 && a->live) {
-        struct timeval tv = {due / 1000, (due % 1000) * 1000};
+        long us = (long)due * 1000L;
+        struct timeval tv;
+
+        if (due > 0) { /* "now" cached at the last wake-up is stale too */
+            event_base_update_cache_time(a->base);
+            us += clock_lag_us();
+        }
+        tv.tv_sec = us / 1000000L;
+        tv.tv_usec = us % 1000000L;
         evtimer_add(a->deadline, &tv);
     } else {
         evtimer_del(a->deadline);
     }
 }
 
+/* After every callback of ours, before libevent next waits. */
+static void refresh(ac_event *a)
+{
+    if (!a->map)
+        return;
+    event_del(a->kick); /* this is the refresh it asked for */
+    if (ac_map_refresh(a->map) == -EBUSY)
+        return;
+    a->refreshes++;
+    if (!a->map) /* a predicate freed the map */
+        return;
+    set_live(a, ac_map_alive(a->map));
+    arm(a);
+}
+
+/* The deadline ended the wait, or a refresh was asked for: run what is
+ * due in this callback (the step it woke), then refresh. */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
+    ac_event *a = arg;
+
     (void)fd;
     (void)what;
-    refresh(arg);
+    if (a->map && ac_map_run_due(a->map) == -EBUSY)
+        return; /* a nested loop inside one of the map's handlers */
+    refresh(a);
 }
 
 static void on_io(evutil_socket_t fd, short what, void *arg)

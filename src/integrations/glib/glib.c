@@ -97,13 +97,15 @@ static gboolean src_prepare(GSource *source, gint *timeout)
         return FALSE;
     s->iterations++;
     before = ac_map_alive(s->map);
-    /* runs due timers and pending channels; -EBUSY inside a handler of
-     * the map (a nested main loop): then this iteration leaves us alone */
+    /* interest only; -EBUSY inside a handler of the map (a nested main
+     * loop): then this iteration leaves us alone */
     s->nested = ac_map_refresh(s->map) == -EBUSY;
     if (!usable(s) || s->nested)
         return FALSE;
+    /* 0 when something is due already: the context then polls without
+     * sleeping and check says so */
     *timeout = ac_map_timeout(s->map);
-    /* A refresh that closed the last channel ends this iteration: there
+    /* A predicate that closed the last channel ends this iteration: there
      * is nothing of ours left to wait for. */
     return before && !ac_map_alive(s->map);
 }
@@ -111,15 +113,17 @@ static gboolean src_prepare(GSource *source, gint *timeout)
 static gboolean src_check(GSource *source)
 {
     ac_source *s = (ac_source *)source;
+    gboolean due = FALSE;
     guint i;
 
-    /* Only descriptors make us dispatch: what is due by time (timers,
-     * pending readiness) runs in the next prepare, so a timer costs one
-     * iteration, not two. */
+    /* A descriptor, or what is due by time (a timer, pending readiness):
+     * the wait that a deadline ended dispatches it in this iteration. */
     if (!usable(s) || s->nested)
         return FALSE;
+    if (ac_map_timeout(s->map) == 0)
+        due = TRUE;
     if (s->mode == AC_GLIB_BACKEND_FD)
-        return g_source_query_unix_fd(source, s->backend_tag) != 0;
+        return due || g_source_query_unix_fd(source, s->backend_tag) != 0;
     g_array_set_size(s->ready, 0);
     for (i = 0; i < s->watches->len; i++) {
         watch *w = g_ptr_array_index(s->watches, i);
@@ -129,20 +133,22 @@ static gboolean src_check(GSource *source)
             g_array_append_val(s->ready, r);
         }
     }
-    return s->ready->len > 0;
+    return due || s->ready->len > 0;
 }
 
 static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 {
     ac_source *s = (ac_source *)source;
     guint i;
+    int n;
 
     (void)cb;
     (void)data;
     if (!usable(s))
         return G_SOURCE_CONTINUE;
     if (s->mode == AC_GLIB_BACKEND_FD) {
-        int n = ac_map_dispatch_ready(s->map); /* prepare refreshed */
+        /* prepare refreshed; this runs what is due as well */
+        n = ac_map_dispatch_ready(s->map);
         if (n > 0)
             s->dispatches += (unsigned long)n;
         return G_SOURCE_CONTINUE;
@@ -155,6 +161,8 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
             s->dispatches++;
     }
     g_array_set_size(s->ready, 0);
+    if (s->map && (n = ac_map_run_due(s->map)) > 0)
+        s->dispatches += (unsigned long)n;
     return G_SOURCE_CONTINUE;
 }
 

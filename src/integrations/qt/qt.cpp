@@ -40,6 +40,7 @@ struct ac_qt {
     int depth = 0;         // inside the map's work (a refresh, a dispatch)
     bool glib = false;     // the dispatcher emits awake after its wait too
     bool blocked = false;  // the last signal was aboutToBlock
+    bool due_held = false; // the deadline fired inside a nested loop
     // notifiers of closed channels, disabled, waiting for a refresh to be
     // deleted; notifiers that fired inside a nested loop, disabled, waiting
     // for the outer dispatch to return
@@ -103,12 +104,18 @@ void bury_all(ac_qt *q)
     q->graveyard.clear();
 }
 
-// Readiness that came inside a nested loop can be taken now.
+// Readiness that came inside a nested loop can be taken now; a deadline
+// that came then fires again at once.
 void release_held(ac_qt *q)
 {
     for (QSocketNotifier *n : q->held)
         n->setEnabled(true);
     q->held.clear();
+    if (q->due_held && q->deadline) {
+        q->due_held = false;
+        q->armed_at = 0;
+        q->deadline->start(0);
+    }
 }
 
 // Run `f` as the map's work: a nested event loop started from a handler
@@ -164,6 +171,23 @@ void on_activated(ac_qt *q, QSocketNotifier *n, int fd, unsigned bit)
 void on_backend(ac_qt *q)
 {
     dispatching(q, q->backend, [&] { ac_map_dispatch_ready(q->map); });
+}
+
+// The map's deadline ended the wait (or something was due at once): what
+// is due runs here, in the pass it woke.
+void on_deadline(ac_qt *q)
+{
+    if (!q->map)
+        return;
+    if (q->depth) {  // a nested event loop: fire again after the handler
+        q->due_held = true;
+        return;
+    }
+    guarded(q, [q] { ac_map_run_due(q->map); });
+    // woken a hair early (the deadline moved by less than the ms the timer
+    // counts in): wait for the rest in the next pass
+    if (q->map && !q->deadline->isActive() && ac_map_timeout(q->map) > 0)
+        arm(q);
 }
 
 int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
@@ -275,13 +299,16 @@ int setup(ac_qt *q, QAbstractEventDispatcher *disp, int efd)
     q->deadline = new QTimer(q->ctx);
     q->deadline->setSingleShot(true);
     q->deadline->setTimerType(Qt::PreciseTimer);
+    QObject::connect(q->deadline, &QTimer::timeout, q->ctx,
+                     [q] { on_deadline(q); });
     // One refresh per pass of the dispatcher, before its wait: the GLib
     // dispatcher (Qt's default on Linux) emits aboutToBlock before a
     // waiting pass and awake at the start of a non-waiting one and after
     // the wait; the Unix one emits awake at the start of every pass and
     // aboutToBlock before the wait (events posted in between may change
-    // what a channel wants, so it refreshes at both). The deadline timer
-    // only ends the wait: the pass after it refreshes, running what is due.
+    // what a channel wants, so it refreshes at both). A refresh only
+    // computes interest and arms the deadline timer, whose timeout runs
+    // what is due in the pass it ends.
     q->glib = disp->inherits("QEventDispatcherGlib");
     QObject::connect(disp, &QAbstractEventDispatcher::aboutToBlock, q->ctx,
                      [q] {

@@ -9,6 +9,7 @@ struct ac_uv {
     ac_map *map;
     uv_loop_t *loop;
     uv_prepare_t prepare;
+    uv_check_t check;
     uv_timer_t timer;
     int open_handles; /* adapter handles not yet closed by libuv */
     bool detaching;
@@ -132,7 +133,17 @@ static void on_unwatch(void *data, ac_dispatcher *d, int fd)
 
 static void on_timer(uv_timer_t *t)
 {
-    (void)t; /* only wakes the loop; the prepare callback does the work */
+    (void)t; /* only ends the wait; the check callback runs what is due */
+}
+
+/* After every poll, whatever ended it (our deadline, a descriptor, or
+ * nothing in UV_RUN_NOWAIT): what came due runs in this iteration. */
+static void on_check(uv_check_t *c)
+{
+    ac_uv *a = c->data;
+
+    if (a->map)
+        ac_map_run_due(a->map);
 }
 
 static void on_prepare(uv_prepare_t *p)
@@ -143,19 +154,25 @@ static void on_prepare(uv_prepare_t *p)
     if (!a->map)
         return;
     a->iterations++;
-    ac_map_refresh(a->map); /* runs due timers and pending channels */
+    ac_map_refresh(a->map); /* interest only: no handler runs here */
     if (!a->map)
-        return; /* a handler freed the map */
+        return;
     if (ac_map_alive(a->map))
         uv_ref((uv_handle_t *)&a->prepare);
     else
         uv_unref((uv_handle_t *)&a->prepare);
     due = ac_map_timeout(a->map);
     if (due >= 0) {
-        /* libuv counts from the time it cached when this iteration began:
-         * from a stale "now" our deadline would fire early */
-        uv_update_time(a->loop);
-        uv_timer_start(&a->timer, on_timer, (uint64_t)due, 0);
+        /* libuv counts whole milliseconds from a cached "now", rounded
+         * down: counted from the real now rounded up, the timer cannot
+         * fire before the map's deadline (it would then find nothing due
+         * and the step would end without running it) */
+        uint64_t ms = 0;
+        if (due > 0) {
+            uv_update_time(a->loop);
+            ms = (uv_hrtime() + 999999) / 1000000 - uv_now(a->loop);
+        }
+        uv_timer_start(&a->timer, on_timer, (uint64_t)due + ms, 0);
     } else {
         uv_timer_stop(&a->timer);
     }
@@ -209,11 +226,15 @@ ac_uv *ac_uv_attach(ac_map *map, uv_loop_t *loop)
     a->map = map;
     a->loop = loop;
     uv_prepare_init(loop, &a->prepare);
+    uv_check_init(loop, &a->check);
     uv_timer_init(loop, &a->timer);
-    a->prepare.data = a->timer.data = a;
-    a->open_handles = 2;
+    a->prepare.data = a->check.data = a->timer.data = a;
+    a->open_handles = 3;
     uv_prepare_start(&a->prepare, on_prepare);
-    uv_unref((uv_handle_t *)&a->timer); /* the prepare ref covers it */
+    uv_check_start(&a->check, on_check);
+    /* the prepare's reference covers them */
+    uv_unref((uv_handle_t *)&a->check);
+    uv_unref((uv_handle_t *)&a->timer);
     if (!ac_map_alive(map))
         uv_unref((uv_handle_t *)&a->prepare);
     hooks.data = a;
@@ -223,6 +244,7 @@ ac_uv *ac_uv_attach(ac_map *map, uv_loop_t *loop)
         a->map = NULL;
         a->detaching = true;
         uv_close((uv_handle_t *)&a->prepare, handle_closed);
+        uv_close((uv_handle_t *)&a->check, handle_closed);
         uv_close((uv_handle_t *)&a->timer, handle_closed);
         errno = -r;
         return NULL;
@@ -247,6 +269,7 @@ int ac_uv_detach(ac_uv *a, ac_uv_detach_cb cb, void *data)
     a->detach_cb = cb;
     a->detach_data = data;
     uv_close((uv_handle_t *)&a->prepare, handle_closed);
+    uv_close((uv_handle_t *)&a->check, handle_closed);
     uv_close((uv_handle_t *)&a->timer, handle_closed);
     return 0;
 }
