@@ -1,0 +1,95 @@
+/* A host loop for asyncore on poll(): the whole hooks contract. */
+#include "poll_host.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define MAX 4096 /* channels; a real host would grow its tables */
+
+struct poll_host {
+    ac_map *map;             /* NULL once the map is gone */
+    struct pollfd fds[MAX];  /* per channel; fd -1 while it wants nothing */
+    ac_dispatcher *chans[MAX];
+    int n;
+    unsigned long iterations;
+};
+
+/* A channel joined, or its interest changed: its host data is its slot + 1. */
+static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
+{
+    poll_host *h = data;
+    intptr_t i = (intptr_t)ac_get_host_data(d) - 1;
+
+    if (i < 0) {
+        if (h->n == MAX)
+            return -ENOSPC;
+        h->chans[i = h->n++] = d;
+        ac_set_host_data(d, (void *)(i + 1));
+    }
+    h->fds[i] = (struct pollfd){events ? fd : -1, (short)events, 0};
+    return 0;
+}
+
+/* It leaves, its fd still open: the last slot takes its place. */
+static void on_unwatch(void *data, ac_dispatcher *d, int fd)
+{
+    poll_host *h = data;
+    intptr_t i = (intptr_t)ac_get_host_data(d) - 1;
+
+    (void)fd;
+    h->fds[i] = h->fds[--h->n];
+    h->chans[i] = h->chans[h->n];
+    ac_set_host_data(h->chans[i], (void *)(i + 1));
+    ac_set_host_data(d, NULL);
+}
+
+static void on_detached(void *data) { ((poll_host *)data)->map = NULL; }
+
+poll_host *poll_host_attach(ac_map *map)
+{
+    poll_host *h = calloc(1, sizeof(*h));
+    ac_hooks hooks = {on_watch, on_unwatch, h, on_detached, NULL};
+    int r = h ? ac_map_set_hooks(map, &hooks) : -ENOMEM;
+
+    if (r < 0) {
+        free(h);
+        errno = -r;
+        return NULL;
+    }
+    h->map = map;
+    return h;
+}
+
+int poll_host_step(poll_host *h, int timeout_ms)
+{
+    struct { int fd; unsigned revents; } ready[64];
+    int due, n, i, k = 0, done = 0;
+
+    h->iterations++;
+    if (!h->map || (n = ac_map_refresh(h->map)) < 0) /* before the wait */
+        return h->map ? n : -EINVAL;
+    due = ac_map_timeout(h->map); /* the map's deadline caps the wait */
+    if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
+        timeout_ms = due;
+    if ((n = poll(h->fds, (nfds_t)h->n, timeout_ms)) < 0 && errno != EINTR)
+        return -errno;
+    for (i = 0; i < h->n && k < n && k < 64; i++) /* handlers change fds[] */
+        if (h->fds[i].revents)
+            ready[k++] = (typeof(ready[0])){h->fds[i].fd, (unsigned)h->fds[i].revents};
+    for (i = 0; i < k && h->map; i++) /* after the wait: what is ready, */
+        done += ac_map_dispatch(h->map, ready[i].fd, ready[i].revents) > 0;
+    if (h->map && (n = ac_map_run_due(h->map)) > 0) /* then what came due */
+        done += n;
+    return done;
+}
+
+unsigned long poll_host_iterations(const poll_host *h) { return h->iterations; }
+
+void poll_host_free(poll_host *h)
+{
+    if (h->map)
+        ac_map_set_hooks(h->map, NULL); /* unwatch all, then on_detached */
+    free(h);
+}

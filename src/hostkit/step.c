@@ -1,0 +1,406 @@
+/* The step contract (C-86..C-89, C-72, C-82): one step of the host runs
+ * whatever ended its wait - a timer's deadline, a descriptor, a call from
+ * another thread, pending readiness - so `while (!done) step();` returns
+ * on its first chance; it sleeps again once nothing is due; an idle map
+ * does not wake it; a nested loop leaves the map alone. Every case stops
+ * its timers and closes its channels before it checks anything (a failed
+ * check returns at once, and the map outlives the case's stack). */
+#include "kit.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    ac_timer t;
+    volatile bool done;
+    int fired;
+    double at;
+} probe;
+
+static void probe_fired(ac_timer *t)
+{
+    probe *p = AC_CONTAINER_OF(t, probe, t);
+
+    p->fired++;
+    p->at = kit_now_ms();
+    p->done = true;
+}
+
+static void set_flag(void *flag)
+{
+    *(volatile bool *)flag = true;
+}
+
+/* C-87: a timer due during a long wait fires in that step, right away. */
+static void timer_ends_wait(kit *k)
+{
+    probe p = {0};
+    double t0, took;
+
+    kit_settle(k);
+    ac_timer_init(&p.t, k->map, probe_fired, NULL);
+    t0 = kit_now_ms();
+    ac_timer_start(&p.t, 30, 0);
+    kit_step(k, 1000);
+    took = kit_now_ms() - t0;
+    ac_timer_stop(&p.t);
+    KIT_CHECK(k, p.fired == 1,
+              "a 30 ms timer did not fire in the step its deadline ended "
+              "(the step took %.0f ms)", took);
+    KIT_CHECK(k, p.at - t0 >= 30.0, "fired early: %.2f ms after its start",
+              p.at - t0);
+    KIT_CHECK(k, took < 500.0,
+              "the step returned %.0f ms after the timer fired", took);
+    kit_note(k, "fired at %.1f ms, step returned at %.1f ms", p.at - t0, took);
+}
+
+/* C-86: a timer sets done. */
+static void until_timer(kit *k)
+{
+    probe p = {0};
+    int steps;
+
+    kit_settle(k);
+    ac_timer_init(&p.t, k->map, probe_fired, NULL);
+    ac_timer_start(&p.t, 30, 0);
+    steps = kit_until(k, &p.done, 3000);
+    ac_timer_stop(&p.t);
+    if (steps < 0)
+        return;
+    KIT_CHECK(k, steps == 1, "took %d steps, not 1", steps);
+}
+
+typedef struct {
+    ac_map *map;
+    volatile bool *flag;
+    int r;
+} caller;
+
+static void make_call(void *arg)
+{
+    caller *c = arg;
+
+    c->r = ac_map_call(c->map, set_flag, (void *)c->flag);
+}
+
+/* C-86: a call from another thread sets done. */
+static void until_call(kit *k)
+{
+    volatile bool done = false;
+    caller c = {k->map, &done, 0};
+    pthread_t t;
+    int steps;
+
+    kit_settle(k);
+    KIT_CHECK(k, kit_later(&t, 50, make_call, &c) == 0, "no thread");
+    steps = kit_until(k, &done, 3000);
+    kit_join(t);
+    KIT_CHECK(k, c.r == 0, "ac_map_call: %s", ac_strerror(c.r));
+    if (steps < 0)
+        return;
+    KIT_CHECK(k, steps == 1, "took %d steps, not 1", steps);
+}
+
+/* A call made 50 ms into a 2 s wait runs in that step. */
+static void call_ends_wait(kit *k)
+{
+    volatile bool done = false;
+    caller c = {k->map, &done, 0};
+    pthread_t t;
+    double t0, took;
+
+    kit_settle(k);
+    t0 = kit_now_ms();
+    KIT_CHECK(k, kit_later(&t, 50, make_call, &c) == 0, "no thread");
+    kit_step(k, 2000);
+    took = kit_now_ms() - t0;
+    kit_join(t);
+    if (!done) /* run it before the case ends: it points at our stack */
+        kit_step(k, 1000);
+    KIT_CHECK(k, done, "the call did not run in the step it woke");
+    KIT_CHECK(k, took < 1000.0, "the step took %.0f ms", took);
+    kit_note(k, "step returned at %.1f ms", took);
+}
+
+/* ---- channels ---- */
+
+typedef struct {
+    ac_dispatcher d;
+    volatile bool done;
+    size_t got, want;
+    int reads;
+    size_t per_read;
+} reader;
+
+static void reader_read(ac_dispatcher *d)
+{
+    reader *r = AC_CONTAINER_OF(d, reader, d);
+    char buf[128];
+    ssize_t n = ac_recv(d, buf, r->per_read ? r->per_read : sizeof(buf));
+
+    r->reads++;
+    if (n > 0)
+        r->got += (size_t)n;
+    if (r->got >= r->want)
+        r->done = true;
+}
+
+static void reader_close(ac_dispatcher *d)
+{
+    ac_close(d);
+}
+
+static const ac_dispatcher_class reader_class = {
+    .name = "hostkit-reader", .handle_read = reader_read,
+    .handle_close = reader_close,
+};
+
+typedef struct {
+    int fd;
+    int r;
+} writer;
+
+static void write_byte(void *arg)
+{
+    writer *w = arg;
+
+    w->r = (int)write(w->fd, "x", 1);
+}
+
+/* C-86: a channel's handler sets done. */
+static void until_handler(kit *k)
+{
+    reader r = {.want = 1};
+    writer w = {-1, 0};
+    pthread_t t;
+    int steps;
+
+    if ((w.fd = kit_pair(k, &r.d, &reader_class, AC_READ)) < 0)
+        return;
+    kit_settle(k);
+    if (kit_later(&t, 50, write_byte, &w) != 0) {
+        ac_close(&r.d);
+        close(w.fd);
+        KIT_CHECK(k, false, "no thread");
+    }
+    steps = kit_until(k, &r.done, 3000);
+    kit_join(t);
+    ac_close(&r.d);
+    close(w.fd);
+    if (steps < 0)
+        return;
+    KIT_CHECK(k, w.r == 1, "write failed");
+    KIT_CHECK(k, steps == 1, "took %d steps, not 1", steps);
+}
+
+/* A layer that reads everything the socket has into its own buffer (as
+ * TLS reads whole records) and hands out 3 bytes per recv: what it holds
+ * is readiness the socket cannot show. */
+typedef struct {
+    char buf[4096];
+    size_t off, len;
+} hoard;
+
+static ssize_t hoard_recv(ac_dispatcher *d, void *out, size_t len)
+{
+    hoard *h = ac_get_io_data(d);
+    ssize_t n;
+
+    if (h->off == h->len) {
+        n = ac_socket_io.recv(d, h->buf, sizeof(h->buf));
+        if (n <= 0)
+            return n;
+        h->off = 0;
+        h->len = (size_t)n;
+    }
+    n = (ssize_t)(h->len - h->off);
+    if (n > 3)
+        n = 3;
+    if ((size_t)n > len)
+        n = (ssize_t)len;
+    memcpy(out, h->buf + h->off, (size_t)n);
+    h->off += (size_t)n;
+    ac_set_pending(d, h->off < h->len ? AC_IN : 0);
+    return n;
+}
+
+static ssize_t hoard_send(ac_dispatcher *d, const void *buf, size_t len)
+{
+    return ac_socket_io.send(d, buf, len);
+}
+
+static const ac_io_ops hoard_io = {
+    .name = "hoard", .send = hoard_send, .recv = hoard_recv,
+};
+
+/* C-86, C-88: the last pending bytes set done; then the host sleeps
+ * again (no spin once nothing is pending). */
+static void until_pending(kit *k)
+{
+    static hoard h;
+    reader r = {.want = 3000, .per_read = 100};
+    char data[3000];
+    unsigned long it0;
+    int fd, steps;
+    double t0, slept;
+
+    memset(&h, 0, sizeof(h));
+    memset(data, 'p', sizeof(data));
+    if ((fd = kit_pair(k, &r.d, &reader_class, AC_READ)) < 0)
+        return;
+    ac_set_io(&r.d, &hoard_io, &h);
+    if (write(fd, data, sizeof(data)) != (ssize_t)sizeof(data)) {
+        ac_close(&r.d);
+        close(fd);
+        KIT_CHECK(k, false, "write failed");
+    }
+    steps = kit_until(k, &r.done, 5000);
+    it0 = kit_iterations(k);
+    t0 = kit_now_ms();
+    kit_step(k, 200);
+    slept = kit_now_ms() - t0;
+    it0 = kit_iterations(k) - it0;
+    ac_close(&r.d);
+    close(fd);
+    if (steps < 0)
+        return;
+    KIT_CHECK(k, r.got == sizeof(data), "got %zu of %zu bytes", r.got,
+              sizeof(data));
+    KIT_CHECK(k, slept >= 150.0,
+              "after the last pending bytes the next step(200) returned in "
+              "%.0f ms: the host does not sleep again", slept);
+    KIT_CHECK(k, it0 <= 2, "%lu host iterations in that step", it0);
+    kit_note(k, "%d reads in %d steps", r.reads, steps);
+}
+
+/* C-82: an idle map with one repeating timer: one step per period. */
+static void repeat_cb(ac_timer *t)
+{
+    probe *p = AC_CONTAINER_OF(t, probe, t);
+
+    if (++p->fired == 5)
+        p->done = true;
+}
+
+static void timer_period(kit *k)
+{
+    probe p = {0};
+    unsigned long it0;
+    int steps;
+
+    kit_settle(k);
+    ac_timer_init(&p.t, k->map, repeat_cb, NULL);
+    it0 = kit_iterations(k);
+    ac_timer_start(&p.t, 100, 100);
+    steps = kit_until(k, &p.done, 3000);
+    it0 = kit_iterations(k) - it0;
+    ac_timer_stop(&p.t);
+    if (steps < 0)
+        return;
+    KIT_CHECK(k, steps == 5, "%d steps for 5 periods of the timer", steps);
+    KIT_CHECK(k, !k->h->iterations || it0 <= 6,
+              "%lu host iterations for 5 periods", it0);
+    kit_note(k, "%lu iterations", it0);
+}
+
+/* C-72: idle channels never wake the host. */
+#define IDLE 100
+
+static void idle_read(ac_dispatcher *d)
+{
+    (void)d;
+}
+
+static const ac_dispatcher_class idle_class = {
+    .name = "hostkit-idle", .handle_read = idle_read,
+};
+
+static void idle(kit *k)
+{
+    static ac_dispatcher chans[IDLE];
+    int peers[IDLE], n, i, dispatched = 0;
+    unsigned long it0;
+    double t0, took;
+
+    for (n = 0; n < IDLE; n++)
+        if ((peers[n] = kit_pair(k, &chans[n], &idle_class, AC_READ)) < 0)
+            break;
+    kit_settle(k);
+    it0 = kit_iterations(k);
+    t0 = kit_now_ms();
+    if (n == IDLE)
+        dispatched = kit_step(k, 300);
+    took = kit_now_ms() - t0;
+    it0 = kit_iterations(k) - it0;
+    for (i = 0; i < n; i++) {
+        ac_close(&chans[i]);
+        close(peers[i]);
+    }
+    if (n < IDLE)
+        return;
+    KIT_CHECK(k, took >= 250.0, "step(300) returned after %.0f ms", took);
+    KIT_CHECK(k, dispatched <= 0, "%d events dispatched", dispatched);
+    KIT_CHECK(k, it0 <= 2, "%lu host iterations in 300 ms", it0);
+    kit_note(k, "%lu iterations", it0);
+}
+
+/* C-89: a nested loop started from one of the map's callbacks (a modal
+ * dialog) does not dispatch the map; what came meanwhile runs after. */
+typedef struct {
+    probe p;
+    kit *k;
+    reader *r;
+    int fd, reads_nested;
+} nest;
+
+static void nest_cb(ac_timer *t)
+{
+    nest *n = AC_CONTAINER_OF(t, nest, p.t);
+    int before = n->r->reads;
+
+    if (write(n->fd, "n", 1) != 1)
+        return;
+    n->k->h->step(n->k->host, 50); /* refused or empty: either is fine */
+    n->reads_nested = n->r->reads - before;
+    n->p.done = true;
+}
+
+static void nested(kit *k)
+{
+    reader r = {.want = 1};
+    nest n = {.k = k, .r = &r};
+    int steps;
+
+    if ((n.fd = kit_pair(k, &r.d, &reader_class, AC_READ)) < 0)
+        return;
+    kit_settle(k);
+    ac_timer_init(&n.p.t, k->map, nest_cb, NULL);
+    ac_timer_start(&n.p.t, 20, 0);
+    steps = kit_until(k, &n.p.done, 3000);
+    if (steps >= 0 && !r.done)
+        steps = kit_until(k, &r.done, 3000);
+    ac_timer_stop(&n.p.t);
+    ac_close(&r.d);
+    close(n.fd);
+    if (steps < 0)
+        return;
+    KIT_CHECK(k, n.reads_nested == 0,
+              "the nested step dispatched the map's channel %d time(s)",
+              n.reads_nested);
+    KIT_CHECK(k, r.done, "the byte that came during the nested loop was "
+                         "never read");
+}
+
+const kit_case kit_step_cases[] = {
+    {"step/timer-ends-wait", timer_ends_wait, false, false},
+    {"step/until-timer", until_timer, false, false},
+    {"step/until-call", until_call, false, false},
+    {"step/call-ends-wait", call_ends_wait, false, false},
+    {"step/until-handler", until_handler, false, false},
+    {"step/until-pending", until_pending, false, false},
+    {"step/timer-period", timer_period, false, false},
+    {"step/idle", idle, false, false},
+    {"step/nested", nested, true, false},
+    {NULL, NULL, false, false},
+};

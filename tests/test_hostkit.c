@@ -1,0 +1,332 @@
+/* The library's own hosts through the host kit (asyncore/hostkit.h):
+ * `test_hostkit MODE [FILTER]`, one meson test per mode. Each host is
+ * written as its users drive it one step at a time. */
+#include <asyncore/hostkit.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../examples/adapter/poll_host.h"
+#ifdef AC_TEST_UV
+#include <asyncore/uv.h>
+#endif
+#ifdef AC_TEST_GLIB
+#include <asyncore/glib.h>
+#endif
+#ifdef AC_TEST_EVENT
+#include <asyncore/event.h>
+#endif
+#ifdef AC_TEST_QT
+#include "hostkit_qt.h"
+#endif
+
+/* ---- ac_poll_once on the map's own backend ---- */
+
+static int native_attach(void *data, ac_map *map, void **host)
+{
+    (void)data;
+    *host = map;
+    return 0;
+}
+
+static int native_step(void *host, int timeout_ms)
+{
+    return ac_poll_once(host, timeout_ms);
+}
+
+static void native_teardown(void *host)
+{
+    (void)host;
+}
+
+/* ---- the README's poll() adapter, hooks only ---- */
+
+static int poll_attach(void *data, ac_map *map, void **host)
+{
+    (void)data;
+    *host = poll_host_attach(map);
+    return *host ? 0 : -errno;
+}
+
+static int poll_step(void *host, int timeout_ms)
+{
+    return poll_host_step(host, timeout_ms);
+}
+
+static void poll_teardown(void *host)
+{
+    poll_host_free(host);
+}
+
+static unsigned long poll_iterations(void *host)
+{
+    return poll_host_iterations(host);
+}
+
+/* ---- libuv: uv_run(loop, UV_RUN_ONCE) ---- */
+
+#ifdef AC_TEST_UV
+typedef struct {
+    uv_loop_t loop;
+    uv_timer_t guard;
+    ac_uv *att;
+} uv_host;
+
+static int uv_attach(void *data, ac_map *map, void **host)
+{
+    uv_host *h = calloc(1, sizeof(*h));
+
+    (void)data;
+    if (!h || uv_loop_init(&h->loop) < 0) {
+        free(h);
+        return -ENOMEM;
+    }
+    uv_timer_init(&h->loop, &h->guard);
+    uv_unref((uv_handle_t *)&h->guard);
+    if (!(h->att = ac_uv_attach(map, &h->loop))) {
+        int err = errno;
+        uv_close((uv_handle_t *)&h->guard, NULL);
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&h->loop);
+        free(h);
+        return -err;
+    }
+    *host = h;
+    return 0;
+}
+
+static void uv_guard(uv_timer_t *t)
+{
+    (void)t;
+}
+
+static int uv_step(void *host, int timeout_ms)
+{
+    uv_host *h = host;
+
+    if (timeout_ms == 0)
+        return uv_run(&h->loop, UV_RUN_NOWAIT) >= 0 ? 0 : -EIO;
+    if (timeout_ms > 0) {
+        uv_update_time(&h->loop);
+        uv_timer_start(&h->guard, uv_guard, (uint64_t)timeout_ms, 0);
+        uv_ref((uv_handle_t *)&h->guard);
+    }
+    uv_run(&h->loop, UV_RUN_ONCE);
+    uv_timer_stop(&h->guard);
+    uv_unref((uv_handle_t *)&h->guard);
+    return 0;
+}
+
+static void uv_teardown(void *host)
+{
+    uv_host *h = host;
+
+    ac_uv_detach(h->att, NULL, NULL);
+    uv_close((uv_handle_t *)&h->guard, NULL);
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&h->loop);
+    free(h);
+}
+
+static unsigned long uv_iters(void *host)
+{
+    return ac_uv_iterations(((uv_host *)host)->att);
+}
+#endif
+
+/* ---- GLib: g_main_context_iteration(ctx, TRUE) ---- */
+
+#ifdef AC_TEST_GLIB
+typedef struct {
+    GMainContext *ctx;
+    GSource *src;
+} glib_host;
+
+static int glib_attach(void *data, ac_map *map, void **host)
+{
+    glib_host *h = g_new0(glib_host, 1);
+
+    h->ctx = g_main_context_new();
+    h->src = ac_glib_source_new(map, *(ac_glib_mode *)data);
+    if (!h->src) {
+        int err = errno;
+        g_main_context_unref(h->ctx);
+        g_free(h);
+        return -err;
+    }
+    g_source_attach(h->src, h->ctx);
+    *host = h;
+    return 0;
+}
+
+static gboolean glib_guard(gpointer data)
+{
+    (void)data;
+    return G_SOURCE_REMOVE;
+}
+
+static int glib_step(void *host, int timeout_ms)
+{
+    glib_host *h = host;
+    GSource *guard = NULL;
+
+    if (timeout_ms > 0) {
+        guard = g_timeout_source_new((guint)timeout_ms);
+        g_source_set_callback(guard, glib_guard, NULL, NULL);
+        g_source_attach(guard, h->ctx);
+    }
+    g_main_context_iteration(h->ctx, timeout_ms != 0);
+    if (guard) {
+        g_source_destroy(guard);
+        g_source_unref(guard);
+    }
+    return 0;
+}
+
+static void glib_teardown(void *host)
+{
+    glib_host *h = host;
+
+    g_source_destroy(h->src);
+    g_source_unref(h->src);
+    while (g_main_context_iteration(h->ctx, FALSE))
+        ;
+    g_main_context_unref(h->ctx);
+    g_free(h);
+}
+
+static unsigned long glib_iters(void *host)
+{
+    return ac_glib_source_iterations(((glib_host *)host)->src);
+}
+#endif
+
+/* ---- libevent: event_base_loop(base, EVLOOP_ONCE) ---- */
+
+#ifdef AC_TEST_EVENT
+typedef struct {
+    struct event_base *base;
+    ac_event *att;
+    unsigned long asked; /* refreshes the step made itself */
+} ev_host;
+
+static int ev_attach(void *data, ac_map *map, void **host)
+{
+    ev_host *h = calloc(1, sizeof(*h));
+
+    if (!h || !(h->base = event_base_new())) {
+        free(h);
+        return -ENOMEM;
+    }
+    if (!(h->att = ac_event_attach(map, h->base, *(ac_event_mode *)data))) {
+        int err = errno;
+        event_base_free(h->base);
+        free(h);
+        return -err;
+    }
+    *host = h;
+    return 0;
+}
+
+static void ev_guard(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+static int ev_step(void *host, int timeout_ms)
+{
+    ev_host *h = host;
+    struct event *guard = NULL;
+    unsigned long r0 = ac_event_refreshes(h->att);
+
+    /* event.h: changes made outside libevent's callbacks (the kit starts
+     * timers and opens channels between steps) are applied by a refresh */
+    ac_event_refresh(h->att);
+    h->asked += ac_event_refreshes(h->att) - r0;
+    if (timeout_ms > 0) {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        guard = evtimer_new(h->base, ev_guard, NULL);
+        evtimer_add(guard, &tv);
+    }
+    event_base_loop(h->base, timeout_ms == 0 ? EVLOOP_ONCE | EVLOOP_NONBLOCK
+                                             : EVLOOP_ONCE);
+    if (guard)
+        event_free(guard);
+    return 0;
+}
+
+static void ev_teardown(void *host)
+{
+    ev_host *h = host;
+
+    ac_event_detach(h->att);
+    event_base_free(h->base);
+    free(h);
+}
+
+static unsigned long ev_iters(void *host)
+{
+    ev_host *h = host;
+
+    /* libevent has no per-iteration hook: the adapter refreshes once
+     * after each of its callbacks, which are its wake-ups */
+    return ac_event_refreshes(h->att) - h->asked;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    static ac_hostkit_host hosts[16];
+    ac_hostkit_opts opts = {.filter = argc > 2 ? argv[2] : NULL,
+                            .verbose = true};
+    const char *mode = argc > 1 ? argv[1] : "epoll";
+    int n = 0, i;
+
+    hosts[n++] = (ac_hostkit_host){"select", AC_BACKEND_SELECT, true, NULL,
+                                   native_attach, native_step, NULL,
+                                   native_teardown, NULL};
+    hosts[n++] = (ac_hostkit_host){"poll", AC_BACKEND_POLL, true, NULL,
+                                   native_attach, native_step, NULL,
+                                   native_teardown, NULL};
+    hosts[n++] = (ac_hostkit_host){"epoll", AC_BACKEND_EPOLL, true, NULL,
+                                   native_attach, native_step, NULL,
+                                   native_teardown, NULL};
+    hosts[n++] = (ac_hostkit_host){"host", AC_BACKEND_EPOLL, true, NULL,
+                                   poll_attach, poll_step, NULL,
+                                   poll_teardown, poll_iterations};
+#ifdef AC_TEST_UV
+    hosts[n++] = (ac_hostkit_host){"uv", AC_BACKEND_EPOLL, false, NULL,
+                                   uv_attach, uv_step, NULL, uv_teardown,
+                                   uv_iters};
+#endif
+#ifdef AC_TEST_GLIB
+    static ac_glib_mode per_fd = AC_GLIB_PER_FD, backend = AC_GLIB_BACKEND_FD;
+    hosts[n++] = (ac_hostkit_host){"glib", AC_BACKEND_EPOLL, true, &per_fd,
+                                   glib_attach, glib_step, NULL,
+                                   glib_teardown, glib_iters};
+    hosts[n++] = (ac_hostkit_host){"glib-backend-fd", AC_BACKEND_EPOLL, true,
+                                   &backend, glib_attach, glib_step, NULL,
+                                   glib_teardown, glib_iters};
+#endif
+#ifdef AC_TEST_EVENT
+    static ac_event_mode ev_per_fd = AC_EVENT_PER_FD,
+                         ev_backend = AC_EVENT_BACKEND_FD;
+    hosts[n++] = (ac_hostkit_host){"event", AC_BACKEND_EPOLL, false,
+                                   &ev_per_fd, ev_attach, ev_step, NULL,
+                                   ev_teardown, ev_iters};
+    hosts[n++] = (ac_hostkit_host){"event-backend-fd", AC_BACKEND_EPOLL,
+                                   false, &ev_backend, ev_attach, ev_step,
+                                   NULL, ev_teardown, ev_iters};
+#endif
+#ifdef AC_TEST_QT
+    hosts[n++] = hk_qt_host(false);
+    hosts[n++] = hk_qt_host(true);
+#endif
+    for (i = 0; i < n; i++)
+        if (strcmp(hosts[i].name, mode) == 0)
+            return ac_hostkit_run(&hosts[i], &opts) == 0 ? 0 : 1;
+    fprintf(stderr, "test_hostkit: no host mode '%s' in this build\n", mode);
+    return 77; /* meson: skipped */
+}
