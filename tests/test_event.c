@@ -210,7 +210,67 @@ static void test_errors(void)
     event_base_free(base);
 }
 
+/* The table of issue 23 as a new user writes it, with no
+ * ac_event_refresh(): a listener and a 30 ms timer made before the loop,
+ * then `while (!done) event_base_loop(base, EVLOOP_ONCE);`. Changes made
+ * outside libevent's callbacks cost one zero-delay iteration (event.h);
+ * after ac_event_refresh() the first iteration is the timer's (C-86). */
+static bool plain_done;
+
+static void plain_fire(ac_timer *t)
+{
+    (void)t;
+    plain_done = true;
+}
+
+static void plain_guard(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+static void test_plain_once_loop(void)
+{
+    int m, refreshed;
+
+    for (m = 0; m < 2; m++)
+        for (refreshed = 0; refreshed < 2; refreshed++) {
+            struct event_base *base = event_base_new();
+            ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
+            ac_event *a = ac_event_attach(map, base, modes[m]);
+            struct timeval tv = {2, 0}; /* ends a hang: counted as a step */
+            struct event *guard = evtimer_new(base, plain_guard, NULL);
+            struct sockaddr_storage ss;
+            socklen_t len;
+            tchan *srv = tchan_server(map, AF_INET, &ss, &len);
+            ac_timer t;
+            int steps = 0;
+            long long t0 = ms_now();
+
+            evtimer_add(guard, &tv);
+            ac_timer_init(&t, map, plain_fire, NULL);
+            ac_timer_start(&t, 30, 0);
+            if (refreshed)
+                ac_event_refresh(a);
+            plain_done = false;
+            while (!plain_done && steps < 10) {
+                event_base_loop(base, EVLOOP_ONCE);
+                steps++;
+            }
+            CU_ASSERT_TRUE(plain_done);
+            CU_ASSERT_EQUAL(steps, refreshed ? 1 : 2);
+            CU_ASSERT(ms_now() - t0 < 1000);
+            ac_close(&srv->d);
+            CU_ASSERT_EQUAL(ac_map_free(map), 0);
+            CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+            event_free(guard);
+            event_base_free(base);
+        }
+}
+
 static CU_TestInfo tests[] = {
+    {"plain_once_loop", test_plain_once_loop},
     {"detach_with_open_channels", test_detach_with_open_channels},
     {"free_map_while_attached", test_free_map_while_attached},
     {"dispatch_ends_with_map", test_dispatch_ends_with_map},

@@ -1,12 +1,12 @@
 /* The library's own hosts through the host kit (asyncore/hostkit.h):
  * `test_hostkit MODE [FILTER]`, one meson test per mode. Each host is
- * written as its users drive it one step at a time. */
+ * written as its users drive it one step at a time. (The hooks-only host
+ * is the README's poll() adapter, examples/adapter/poll_host_kit.) */
 #include <asyncore/hostkit.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../examples/adapter/poll_host.h"
 #ifdef AC_TEST_UV
 #include <asyncore/uv.h>
 #endif
@@ -37,30 +37,6 @@ static int native_step(void *host, int timeout_ms)
 static void native_teardown(void *host)
 {
     (void)host;
-}
-
-/* ---- the README's poll() adapter, hooks only ---- */
-
-static int poll_attach(void *data, ac_map *map, void **host)
-{
-    (void)data;
-    *host = poll_host_attach(map);
-    return *host ? 0 : -errno;
-}
-
-static int poll_step(void *host, int timeout_ms)
-{
-    return poll_host_step(host, timeout_ms);
-}
-
-static void poll_teardown(void *host)
-{
-    poll_host_free(host);
-}
-
-static unsigned long poll_iterations(void *host)
-{
-    return poll_host_iterations(host);
 }
 
 /* ---- libuv: uv_run(loop, UV_RUN_ONCE) ---- */
@@ -293,9 +269,6 @@ int main(int argc, char **argv)
     hosts[n++] = (ac_hostkit_host){"epoll", AC_BACKEND_EPOLL, true, NULL,
                                    native_attach, native_step, NULL,
                                    native_teardown, NULL};
-    hosts[n++] = (ac_hostkit_host){"host", AC_BACKEND_EPOLL, true, NULL,
-                                   poll_attach, poll_step, NULL,
-                                   poll_teardown, poll_iterations};
 #ifdef AC_TEST_UV
     hosts[n++] = (ac_hostkit_host){"uv", AC_BACKEND_EPOLL, false, NULL,
                                    uv_attach, uv_step, NULL, uv_teardown,
