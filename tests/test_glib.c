@@ -342,7 +342,69 @@ static void test_errors(void)
     ac_map_free(po);
 }
 
+/* ---- C-89: the map's callbacks run in the source's dispatch ---- */
+
+/* GLib names the source being dispatched; in prepare and check there is
+ * none. Each callback notes whether it runs inside our dispatch. */
+static GSource *dispatching;
+static int in_dispatch, elsewhere;
+
+static void note_where(void)
+{
+    if (g_main_current_source() == dispatching)
+        in_dispatch++;
+    else
+        elsewhere++;
+}
+
+static void where_timer(ac_timer *t)
+{
+    (void)t;
+    note_where();
+}
+
+static void where_call(void *data)
+{
+    (void)data;
+    note_where();
+}
+
+static void where_read(tchan *t)
+{
+    char c;
+    (void)ac_recv(&t->d, &c, 1);
+    note_where();
+}
+
+static void test_callbacks_in_dispatch(void)
+{
+    int m;
+
+    for (m = 0; m < 2; m++) {
+        fixture f = setup(modes[m]);
+        int sv[2], i;
+        tchan *t = paired(f.map, sv);
+        ac_timer timer;
+
+        dispatching = f.s;
+        in_dispatch = elsewhere = 0;
+        t->on_read = where_read;
+        ac_timer_init(&timer, f.map, where_timer, NULL);
+        ac_timer_start(&timer, 10, 0);
+        CU_ASSERT_EQUAL(ac_map_call(f.map, where_call, NULL), 0);
+        CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
+        for (i = 0; i < 50 && in_dispatch + elsewhere < 3; i++)
+            run_for(f.ctx, 5);
+        CU_ASSERT_EQUAL(in_dispatch, 3);
+        CU_ASSERT_EQUAL(elsewhere, 0);
+        ac_close(&t->d);
+        close(sv[1]);
+        done(&f);
+    }
+}
+
 static CU_TestInfo tests[] = {
+    {"callbacks_in_dispatch", test_callbacks_in_dispatch},
     {"alongside_timeouts", test_alongside_timeouts},
     {"thousand_channels", test_thousand_channels},
     {"destroy_source_with_open_channels",

@@ -19,6 +19,12 @@
 #ifdef AC_TEST_QT
 #include "hostkit_qt.h"
 #endif
+#ifdef AC_TEST_SDEVENT
+#include <asyncore/sdevent.h>
+#endif
+#ifdef AC_TEST_EV
+#include "hostkit_ev.h" /* (libev's ev.h and libevent's clash) */
+#endif
 
 /* ---- ac_poll_once on the map's own backend ---- */
 
@@ -252,6 +258,61 @@ static unsigned long ev_iters(void *host)
 }
 #endif
 
+/* ---- sd-event: sd_event_run(e, UINT64_MAX) ---- */
+
+#ifdef AC_TEST_SDEVENT
+typedef struct {
+    sd_event *e;
+    ac_sdevent *att;
+} sd_host;
+
+static int sd_attach(void *data, ac_map *map, void **host)
+{
+    sd_host *h = calloc(1, sizeof(*h));
+    int r;
+
+    if (!h)
+        return -ENOMEM;
+    if ((r = sd_event_new(&h->e)) < 0) {
+        free(h);
+        return r;
+    }
+    if (!(h->att = ac_sdevent_attach(map, h->e, *(ac_sdevent_mode *)data))) {
+        r = -errno;
+        sd_event_unref(h->e);
+        free(h);
+        return r;
+    }
+    *host = h;
+    return 0;
+}
+
+static int sd_step(void *host, int timeout_ms)
+{
+    sd_host *h = host;
+    int r = sd_event_run(h->e, timeout_ms < 0 ? UINT64_MAX
+                                               : (uint64_t)timeout_ms * 1000);
+    return r < 0 ? r : 0;
+}
+
+static void sd_teardown(void *host)
+{
+    sd_host *h = host;
+
+    ac_sdevent_detach(h->att);
+    sd_event_unref(h->e);
+    free(h);
+}
+
+static unsigned long sd_iters(void *host)
+{
+    uint64_t n = 0;
+
+    sd_event_get_iteration(((sd_host *)host)->e, &n);
+    return (unsigned long)n;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     static ac_hostkit_host hosts[16];
@@ -292,6 +353,20 @@ int main(int argc, char **argv)
     hosts[n++] = (ac_hostkit_host){"event-backend-fd", AC_BACKEND_EPOLL,
                                    false, &ev_backend, ev_attach, ev_step,
                                    NULL, ev_teardown, ev_iters};
+#endif
+#ifdef AC_TEST_SDEVENT
+    static ac_sdevent_mode sd_per_fd = AC_SDEVENT_PER_FD,
+                           sd_backend = AC_SDEVENT_BACKEND_FD;
+    hosts[n++] = (ac_hostkit_host){"sdevent", AC_BACKEND_EPOLL, false,
+                                   &sd_per_fd, sd_attach, sd_step, NULL,
+                                   sd_teardown, sd_iters};
+    hosts[n++] = (ac_hostkit_host){"sdevent-backend-fd", AC_BACKEND_EPOLL,
+                                   false, &sd_backend, sd_attach, sd_step,
+                                   NULL, sd_teardown, sd_iters};
+#endif
+#ifdef AC_TEST_EV
+    hosts[n++] = hk_ev_host(false);
+    hosts[n++] = hk_ev_host(true);
 #endif
 #ifdef AC_TEST_QT
     hosts[n++] = hk_qt_host(false);

@@ -10,13 +10,13 @@
 
 struct poll_host {
     ac_map *map;             /* NULL once the map is gone */
-    struct pollfd fds[MAX];  /* per channel; fd -1 while it wants nothing */
+    struct pollfd fds[MAX];  /* a slot per channel; fd -1: wants nothing */
     ac_dispatcher *chans[MAX];
     int n;
     unsigned long iterations;
 };
 
-/* A channel joined, or its interest changed: its host data is its slot + 1. */
+/* A channel joined, or its interest changed; host data = its slot + 1. */
 static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
 {
     poll_host *h = data;
@@ -25,23 +25,21 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
     if (i < 0) {
         if (h->n == MAX)
             return -ENOSPC;
-        h->chans[i = h->n++] = d;
-        ac_set_host_data(d, (void *)(i + 1));
+        i = h->n++;
+        ac_set_host_data(h->chans[i] = d, (void *)(i + 1));
     }
     h->fds[i] = (struct pollfd){events ? fd : -1, (short)events, 0};
     return 0;
 }
 
-/* It leaves, its fd still open: the last slot takes its place. */
+/* It leaves, its fd still open: the last slot moves into its place. */
 static void on_unwatch(void *data, ac_dispatcher *d, int fd)
 {
     poll_host *h = data;
     intptr_t i = (intptr_t)ac_get_host_data(d) - 1;
 
-    (void)fd;
     h->fds[i] = h->fds[--h->n];
-    h->chans[i] = h->chans[h->n];
-    ac_set_host_data(h->chans[i], (void *)(i + 1));
+    ac_set_host_data(h->chans[i] = h->chans[h->n], (void *)(i + 1));
     ac_set_host_data(d, NULL);
 }
 
@@ -64,24 +62,26 @@ poll_host *poll_host_attach(ac_map *map)
 
 int poll_host_step(poll_host *h, int timeout_ms)
 {
-    struct { int fd; unsigned revents; } ready[64];
-    int due, n, i, k = 0, done = 0;
+    struct pollfd ready[64];
+    int r, i, k = 0, done = 0, due;
 
     h->iterations++;
-    if (!h->map || (n = ac_map_refresh(h->map)) < 0) /* before the wait */
-        return h->map ? n : -EINVAL;
+    if (!h->map)
+        return -EINVAL;
+    if ((r = ac_map_refresh(h->map)) < 0) /* before the wait: interest */
+        return r;
     due = ac_map_timeout(h->map); /* the map's deadline caps the wait */
     if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
         timeout_ms = due;
-    if ((n = poll(h->fds, (nfds_t)h->n, timeout_ms)) < 0 && errno != EINTR)
+    if ((r = poll(h->fds, (nfds_t)h->n, timeout_ms)) < 0 && errno != EINTR)
         return -errno;
-    for (i = 0; i < h->n && k < n && k < 64; i++) /* handlers change fds[] */
+    for (i = 0; i < h->n && k < r && k < 64; i++) /* handlers change fds[] */
         if (h->fds[i].revents)
-            ready[k++] = (typeof(ready[0])){h->fds[i].fd, (unsigned)h->fds[i].revents};
+            ready[k++] = h->fds[i];
     for (i = 0; i < k && h->map; i++) /* after the wait: what is ready, */
-        done += ac_map_dispatch(h->map, ready[i].fd, ready[i].revents) > 0;
-    if (h->map && (n = ac_map_run_due(h->map)) > 0) /* then what came due */
-        done += n;
+        done += ac_map_dispatch(h->map, ready[i].fd, (unsigned)ready[i].revents) > 0;
+    if (h->map && (r = ac_map_run_due(h->map)) > 0) /* then what came due */
+        done += r;
     return done;
 }
 
