@@ -57,18 +57,30 @@ static int lev_step(void *host, int timeout_ms)
     return 0;
 }
 
+static int lev_detach(void *host)
+{
+    lev_host *h = host;
+    int r = ac_ev_detach(h->att);
+
+    h->att = NULL;
+    return r;
+}
+
 static void lev_teardown(void *host)
 {
     lev_host *h = host;
 
-    ac_ev_detach(h->att);
+    if (h->att)
+        ac_ev_detach(h->att);
     ev_loop_destroy(h->loop);
     free(h);
 }
 
 static unsigned long lev_iters(void *host)
 {
-    return ac_ev_iterations(((lev_host *)host)->att);
+    lev_host *h = host;
+
+    return h->att ? ac_ev_iterations(h->att) : 0;
 }
 
 ac_hostkit_host hk_ev_host(bool backend_fd)
@@ -76,6 +88,6 @@ ac_hostkit_host hk_ev_host(bool backend_fd)
     static ac_ev_mode modes[2] = {AC_EV_PER_FD, AC_EV_BACKEND_FD};
     ac_hostkit_host h = {backend_fd ? "ev-backend-fd" : "ev", AC_BACKEND_EPOLL,
                          true, &modes[backend_fd ? 1 : 0], lev_attach,
-                         lev_step, NULL, lev_teardown, lev_iters};
+                         lev_step, lev_detach, lev_teardown, lev_iters};
     return h;
 }

@@ -64,11 +64,21 @@ int step(void *host, int timeout_ms)
     return 0;
 }
 
+int detach(void *host)
+{
+    qt_host *h = static_cast<qt_host *>(host);
+    int r = ac_qt_detach(h->q);
+
+    h->q = nullptr;
+    return r;
+}
+
 void teardown(void *host)
 {
     qt_host *h = static_cast<qt_host *>(host);
 
-    ac_qt_detach(h->q);
+    if (h->q)
+        ac_qt_detach(h->q);
     delete h;
 }
 
@@ -89,6 +99,7 @@ extern "C" ac_hostkit_host hk_qt_host(bool backend_fd)
     h.data = const_cast<ac_qt_mode *>(&modes[backend_fd ? 1 : 0]);
     h.attach = attach;
     h.step = step;
+    h.detach = detach;
     h.teardown = teardown;
     h.iterations = iterations;
     return h;

@@ -54,6 +54,15 @@ typedef struct {
     ac_uv *att;
 } uv_host;
 
+static int uv_detach_host(void *host)
+{
+    uv_host *h = host;
+    int r = ac_uv_detach(h->att, NULL, NULL);
+
+    h->att = NULL;
+    return r;
+}
+
 static int uv_attach(void *data, ac_map *map, void **host)
 {
     uv_host *h = calloc(1, sizeof(*h));
@@ -103,7 +112,8 @@ static void uv_teardown(void *host)
 {
     uv_host *h = host;
 
-    ac_uv_detach(h->att, NULL, NULL);
+    if (h->att)
+        ac_uv_detach(h->att, NULL, NULL);
     uv_close((uv_handle_t *)&h->guard, NULL);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     uv_loop_close(&h->loop);
@@ -112,7 +122,9 @@ static void uv_teardown(void *host)
 
 static unsigned long uv_iters(void *host)
 {
-    return ac_uv_iterations(((uv_host *)host)->att);
+    uv_host *h = host;
+
+    return h->att ? ac_uv_iterations(h->att) : 0;
 }
 #endif
 
@@ -162,6 +174,12 @@ static int glib_step(void *host, int timeout_ms)
         g_source_destroy(guard);
         g_source_unref(guard);
     }
+    return 0;
+}
+
+static int glib_detach(void *host)
+{
+    g_source_destroy(((glib_host *)host)->src); /* the map keeps its channels */
     return 0;
 }
 
@@ -221,12 +239,14 @@ static int ev_step(void *host, int timeout_ms)
 {
     ev_host *h = host;
     struct event *guard = NULL;
-    unsigned long r0 = ac_event_refreshes(h->att);
+    unsigned long r0 = h->att ? ac_event_refreshes(h->att) : 0;
 
     /* event.h: changes made outside libevent's callbacks (the kit starts
      * timers and opens channels between steps) are applied by a refresh */
-    ac_event_refresh(h->att);
-    h->asked += ac_event_refreshes(h->att) - r0;
+    if (h->att) {
+        ac_event_refresh(h->att);
+        h->asked += ac_event_refreshes(h->att) - r0;
+    }
     if (timeout_ms > 0) {
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
         guard = evtimer_new(h->base, ev_guard, NULL);
@@ -239,11 +259,21 @@ static int ev_step(void *host, int timeout_ms)
     return 0;
 }
 
+static int ev_detach(void *host)
+{
+    ev_host *h = host;
+    int r = ac_event_detach(h->att);
+
+    h->att = NULL;
+    return r;
+}
+
 static void ev_teardown(void *host)
 {
     ev_host *h = host;
 
-    ac_event_detach(h->att);
+    if (h->att)
+        ac_event_detach(h->att);
     event_base_free(h->base);
     free(h);
 }
@@ -254,7 +284,7 @@ static unsigned long ev_iters(void *host)
 
     /* libevent has no per-iteration hook: the adapter refreshes once
      * after each of its callbacks, which are its wake-ups */
-    return ac_event_refreshes(h->att) - h->asked;
+    return h->att ? ac_event_refreshes(h->att) - h->asked : 0;
 }
 #endif
 
@@ -295,11 +325,21 @@ static int sd_step(void *host, int timeout_ms)
     return r < 0 ? r : 0;
 }
 
+static int sd_detach(void *host)
+{
+    sd_host *h = host;
+    int r = ac_sdevent_detach(h->att);
+
+    h->att = NULL;
+    return r;
+}
+
 static void sd_teardown(void *host)
 {
     sd_host *h = host;
 
-    ac_sdevent_detach(h->att);
+    if (h->att)
+        ac_sdevent_detach(h->att);
     sd_event_unref(h->e);
     free(h);
 }
@@ -332,37 +372,37 @@ int main(int argc, char **argv)
                                    native_teardown, NULL};
 #ifdef AC_TEST_UV
     hosts[n++] = (ac_hostkit_host){"uv", AC_BACKEND_EPOLL, false, NULL,
-                                   uv_attach, uv_step, NULL, uv_teardown,
-                                   uv_iters};
+                                   uv_attach, uv_step, uv_detach_host,
+                                   uv_teardown, uv_iters};
 #endif
 #ifdef AC_TEST_GLIB
     static ac_glib_mode per_fd = AC_GLIB_PER_FD, backend = AC_GLIB_BACKEND_FD;
     hosts[n++] = (ac_hostkit_host){"glib", AC_BACKEND_EPOLL, true, &per_fd,
-                                   glib_attach, glib_step, NULL,
+                                   glib_attach, glib_step, glib_detach,
                                    glib_teardown, glib_iters};
     hosts[n++] = (ac_hostkit_host){"glib-backend-fd", AC_BACKEND_EPOLL, true,
-                                   &backend, glib_attach, glib_step, NULL,
-                                   glib_teardown, glib_iters};
+                                   &backend, glib_attach, glib_step,
+                                   glib_detach, glib_teardown, glib_iters};
 #endif
 #ifdef AC_TEST_EVENT
     static ac_event_mode ev_per_fd = AC_EVENT_PER_FD,
                          ev_backend = AC_EVENT_BACKEND_FD;
     hosts[n++] = (ac_hostkit_host){"event", AC_BACKEND_EPOLL, false,
-                                   &ev_per_fd, ev_attach, ev_step, NULL,
+                                   &ev_per_fd, ev_attach, ev_step, ev_detach,
                                    ev_teardown, ev_iters};
     hosts[n++] = (ac_hostkit_host){"event-backend-fd", AC_BACKEND_EPOLL,
                                    false, &ev_backend, ev_attach, ev_step,
-                                   NULL, ev_teardown, ev_iters};
+                                   ev_detach, ev_teardown, ev_iters};
 #endif
 #ifdef AC_TEST_SDEVENT
     static ac_sdevent_mode sd_per_fd = AC_SDEVENT_PER_FD,
                            sd_backend = AC_SDEVENT_BACKEND_FD;
     hosts[n++] = (ac_hostkit_host){"sdevent", AC_BACKEND_EPOLL, false,
-                                   &sd_per_fd, sd_attach, sd_step, NULL,
+                                   &sd_per_fd, sd_attach, sd_step, sd_detach,
                                    sd_teardown, sd_iters};
     hosts[n++] = (ac_hostkit_host){"sdevent-backend-fd", AC_BACKEND_EPOLL,
                                    false, &sd_backend, sd_attach, sd_step,
-                                   NULL, sd_teardown, sd_iters};
+                                   sd_detach, sd_teardown, sd_iters};
 #endif
 #ifdef AC_TEST_EV
     hosts[n++] = hk_ev_host(false);

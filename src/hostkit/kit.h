@@ -28,11 +28,17 @@ typedef struct kit {
     unsigned long gen;
 } kit;
 
+/* What a case needs of the host; skipped (and said so) without it. */
+enum {
+    KIT_NESTED = 1,     /* host->nested */
+    KIT_ITERATIONS = 2, /* host->iterations */
+    KIT_DETACH = 4      /* host->detach: a host apart from the map */
+};
+
 typedef struct kit_case {
     const char *name;
     void (*run)(kit *k);
-    bool needs_nested;     /* skipped unless host->nested */
-    bool needs_iterations; /* skipped without host->iterations */
+    unsigned needs;
 } kit_case;
 
 /* The checks: record the first failure (file:line and the message) and
@@ -65,6 +71,8 @@ KIT__HIDDEN unsigned long kit_iterations(kit *k);
  * interest `events`); returns the other end, or -1 (the case failed). */
 KIT__HIDDEN int kit_pair(kit *k, ac_dispatcher *d,
                          const ac_dispatcher_class *klass, unsigned events);
+/* send(2) without SIGPIPE (a peer the case closed may be gone). */
+KIT__HIDDEN ssize_t kit_send(int fd, const void *buf, size_t len);
 /* Run `fn(arg)` in a new thread after `delay_ms`; kit_join waits for it. */
 KIT__HIDDEN int kit_later(pthread_t *t, int delay_ms, void (*fn)(void *),
                           void *arg);
@@ -72,5 +80,7 @@ KIT__HIDDEN void kit_join(pthread_t t);
 
 /* The cases, by area. */
 KIT__HIDDEN extern const kit_case kit_step_cases[];
+KIT__HIDDEN extern const kit_case kit_timer_cases[];
+KIT__HIDDEN extern const kit_case kit_channel_cases[];
 
 #endif

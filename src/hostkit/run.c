@@ -14,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const kit_case *const areas[] = {kit_step_cases};
+static const kit_case *const areas[] = {kit_step_cases, kit_timer_cases,
+                                         kit_channel_cases};
 
 double kit_now_ms(void)
 {
@@ -206,6 +207,11 @@ void kit_join(pthread_t t)
     pthread_join(t, NULL);
 }
 
+ssize_t kit_send(int fd, const void *buf, size_t len)
+{
+    return send(fd, buf, len, MSG_NOSIGNAL);
+}
+
 int kit_pair(kit *k, ac_dispatcher *d, const ac_dispatcher_class *klass,
              unsigned events)
 {
@@ -299,13 +305,18 @@ static void run_case(kit *k, const kit_case *c, const ac_hostkit_opts *o,
 
     k->failed = false;
     k->why[0] = k->note[0] = '\0';
-    if (c->needs_nested && !k->h->nested) {
+    if ((c->needs & KIT_NESTED) && !k->h->nested) {
         fprintf(o->out, "skip %-28s (the host's step cannot nest)\n",
                 c->name);
         return;
     }
-    if (c->needs_iterations && !k->h->iterations) {
+    if ((c->needs & KIT_ITERATIONS) && !k->h->iterations) {
         fprintf(o->out, "skip %-28s (no iterations counter)\n", c->name);
+        return;
+    }
+    if ((c->needs & KIT_DETACH) && !k->h->detach) {
+        fprintf(o->out, "skip %-28s (no detach: the map is the host)\n",
+                c->name);
         return;
     }
     before = open_fds();

@@ -166,6 +166,16 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* g_source_destroy() (not only the last unref) hands the map back: GLib
+ * drops a destroyed source's callback at once, and with it this notify. */
+static void on_destroyed(gpointer data)
+{
+    ac_source *s = data;
+
+    if (s->map)
+        ac_map_set_hooks(s->map, NULL); /* unwatch all, then on_detached */
+}
+
 static void src_finalize(GSource *source)
 {
     ac_source *s = (ac_source *)source;
@@ -229,6 +239,7 @@ GSource *ac_glib_source_new(ac_map *map, ac_glib_mode mode)
     }
     if (mode == AC_GLIB_BACKEND_FD)
         s->backend_tag = g_source_add_unix_fd(&s->source, efd, G_IO_IN);
+    g_source_set_callback(&s->source, NULL, s, on_destroyed);
     return &s->source;
 }
 
