@@ -1,6 +1,6 @@
 /* echo_server: echoes every byte back, the asyncore way.
  *
- *   echo_server [--host H] [--port P] [--loop native|glib|uv|event|qt]
+ *   echo_server [--host H] [--port P] [--loop native|glib|uv|event|qt|sdevent|ev]
  *               [--backend select|poll|epoll] [--threads N]
  *               [--tls-cert FILE --tls-key FILE]
  *
@@ -38,7 +38,7 @@ static void *run_worker(void *arg)
 
 static void usage(void)
 {
-    printf("usage: %s [--host H] [--port P] [--loop native|glib|uv|event|qt]\n"
+    printf("usage: %s [--host H] [--port P] [--loop " EX_LOOPS "]\n"
            "       %*s [--backend select|poll|epoll] [--threads N]\n"
            "       %*s [--tls-cert FILE --tls-key FILE]\n"
            "Echo every byte back. --port 0 picks a free port; the first line\n"

@@ -16,6 +16,9 @@
 #ifdef HAVE_ASYNCORE_EVENT
 #include <asyncore/event.h>
 #endif
+#ifdef HAVE_ASYNCORE_SDEVENT
+#include <asyncore/sdevent.h>
+#endif
 
 int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why)
 {
@@ -58,7 +61,23 @@ int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why)
         return 0;
 #endif
     }
-    *why = "expected native, glib, uv, event or qt";
+    if (!strcmp(name, "sdevent")) {
+        *kind = EX_SDEVENT;
+#ifndef HAVE_ASYNCORE_SDEVENT
+        *why = "this build has no sd-event adapter";
+        return -ENOSYS;
+#endif
+        return 0;
+    }
+    if (!strcmp(name, "ev")) {
+        *kind = EX_EV;
+#ifndef HAVE_ASYNCORE_EV
+        *why = "this build has no libev adapter";
+        return -ENOSYS;
+#endif
+        return 0;
+    }
+    *why = "expected native, glib, uv, event, qt, sdevent or ev";
     return -EINVAL;
 }
 
@@ -129,6 +148,54 @@ static int run_event(ac_map *map)
 }
 #endif
 
+#ifdef HAVE_ASYNCORE_SDEVENT
+/* sd-event runs until told to exit: step it while the map has work */
+static int run_sdevent(ac_map *map)
+{
+    sd_event *e;
+    ac_sdevent *a;
+    int r;
+
+    if ((r = sd_event_new(&e)) < 0)
+        return r;
+    if (!(a = ac_sdevent_attach(map, e, AC_SDEVENT_AUTO))) {
+        r = -errno;
+        sd_event_unref(e);
+        return r;
+    }
+    while (ac_map_alive(map) && (r = sd_event_run(e, UINT64_MAX)) >= 0)
+        ;
+    ac_sdevent_detach(a);
+    sd_event_unref(e);
+    return r < 0 ? r : 0;
+}
+
+static bool (*idle_step)(void);
+
+static int on_defer(sd_event_source *s, void *data)
+{
+    (void)data;
+    if (!idle_step())
+        sd_event_exit(sd_event_source_get_event(s), 0);
+    return 0;
+}
+
+void ex_sdevent_idle(bool (*step)(void))
+{
+    sd_event_source *s = NULL;
+    sd_event *e;
+
+    if (sd_event_new(&e) < 0)
+        return;
+    idle_step = step;
+    if (sd_event_add_defer(e, &s, on_defer, NULL) >= 0 &&
+        sd_event_source_set_enabled(s, SD_EVENT_ON) >= 0)
+        sd_event_loop(e);
+    sd_event_source_unref(s);
+    sd_event_unref(e);
+}
+#endif
+
 int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms)
 {
     ac_loop_opts opts = {.timeout_ms = timeout_ms};
@@ -148,6 +215,14 @@ int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms)
 #ifdef HAVE_ASYNCORE_QT
     if (kind == EX_QT)
         return ex_run_qt(map);
+#endif
+#ifdef HAVE_ASYNCORE_SDEVENT
+    if (kind == EX_SDEVENT)
+        return run_sdevent(map);
+#endif
+#ifdef HAVE_ASYNCORE_EV
+    if (kind == EX_EV)
+        return ex_run_ev(map);
 #endif
     return ac_loop(map, &opts);
 }

@@ -11,17 +11,23 @@
 extern "C" {
 #endif
 
-typedef enum { EX_NATIVE, EX_GLIB, EX_UV, EX_EVENT, EX_QT } ex_loop_kind;
+typedef enum {
+    EX_NATIVE, EX_GLIB, EX_UV, EX_EVENT, EX_QT, EX_SDEVENT, EX_EV
+} ex_loop_kind;
 
-/* "native" | "glib" | "uv" | "event" | "qt", or a negative errno if this
+/* The --loop names, for usage lines. */
+#define EX_LOOPS "native|glib|uv|event|qt|sdevent|ev"
+
+/* "native" | "glib" | ... | "ev", or a negative errno if this
  * build cannot run it (or the name is unknown): *why then says which. Call
  * it from the main thread: for "qt" it makes the QCoreApplication. */
 int ex_loop_kind_of(const char *name, ex_loop_kind *kind, const char **why);
 
 /* Run `map` in the calling thread until it is empty (!ac_map_alive):
  * ac_loop with waits of `timeout_ms`, a GMainContext of the thread's own
- * with the map's GSource, a uv loop or a libevent event_base of the
- * thread's own, or a QEventLoop. 0 or a negative errno. */
+ * with the map's GSource, a uv loop, a libevent event_base, an sd_event
+ * or a libev loop of the thread's own, or a QEventLoop. 0 or a negative
+ * errno. */
 int ex_run_map(ac_map *map, ex_loop_kind kind, int timeout_ms);
 
 /* From now on SIGINT and SIGTERM close every channel of the `n` maps
@@ -36,6 +42,14 @@ void ex_close_maps_on_signals(ac_map **maps, int n);
 void ex_qt_app(void);
 int ex_run_qt(ac_map *map);
 void ex_qt_idle(bool (*step)(void));
+
+/* run_loop.c: an sd_event loop calling `step` from a defer source (sd-event's
+ * idle callback) until it returns false. run_ev.c (libev's ev.h and
+ * libevent's headers cannot meet in one file): a libev loop running `map`;
+ * one calling `step` from an ev_idle until it returns false. */
+void ex_sdevent_idle(bool (*step)(void));
+int ex_run_ev(ac_map *map);
+void ex_ev_idle(bool (*step)(void));
 
 #ifdef __cplusplus
 }

@@ -13,8 +13,6 @@ poll_host *poll_host_attach(ac_map *map);
  * the map's own deadline, dispatch, run what came due. Events dispatched,
  * or a negative errno (-EBUSY from inside one of the map's handlers). */
 int poll_host_step(poll_host *h, int timeout_ms);
-/* Iterations so far. */
-unsigned long poll_host_iterations(const poll_host *h);
 /* Unhook the map (if it still exists) and free the host. */
 void poll_host_free(poll_host *h);
 

@@ -24,11 +24,6 @@ static void teardown(void *host)
     poll_host_free(host);
 }
 
-static unsigned long iterations(void *host)
-{
-    return poll_host_iterations(host);
-}
-
 int main(int argc, char **argv)
 {
     static const ac_hostkit_host host = {
@@ -37,7 +32,6 @@ int main(int argc, char **argv)
         .attach = attach,
         .step = step,
         .teardown = teardown,
-        .iterations = iterations,
     };
     ac_hostkit_opts opts = {.filter = argc > 1 ? argv[1] : NULL};
 

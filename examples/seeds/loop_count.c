@@ -2,7 +2,7 @@
  * asyncore.loop(count=1) lets another loop drive the map one step at a
  * time.
  *
- *   loop_count URL... [--backend B] [--loop native|glib|uv|event|qt]
+ *   loop_count URL... [--backend B] [--loop native|glib|uv|event|qt|sdevent|ev]
  *
  *   clients = [HttpClient(url) for url in URLS]
  *   loop_counter = 0
@@ -34,7 +34,7 @@
 #endif
 
 #define USAGE \
-    "usage: loop_count URL... [--backend B] [--loop native|glib|uv|event|qt]"
+    "usage: loop_count URL... [--backend B] [--loop native|glib|uv|event|qt|sdevent|ev]"
 
 static int loop_counter;
 
@@ -122,6 +122,14 @@ int main(int argc, char **argv)
 #ifdef HAVE_ASYNCORE_QT
     if (loop == EX_QT)
         ex_qt_idle(step);
+#endif
+#ifdef HAVE_ASYNCORE_SDEVENT
+    if (loop == EX_SDEVENT)
+        ex_sdevent_idle(step); /* from a defer source */
+#endif
+#ifdef HAVE_ASYNCORE_EV
+    if (loop == EX_EV)
+        ex_ev_idle(step); /* from an ev_idle */
 #endif
     if (loop == SEED_NATIVE)
         while (step())

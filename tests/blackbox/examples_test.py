@@ -98,6 +98,19 @@ class EchoTests(unittest.TestCase):
         # a poll map: QSocketNotifiers per channel through the hooks
         self.check_backend("poll", 300, loop="qt")
 
+    def test_sdevent_loop_1000_conns(self):
+        self.check_backend("epoll", 1000, loop="sdevent")
+
+    def test_sdevent_loop_per_fd(self):
+        # a poll map: an io source per channel through the hooks
+        self.check_backend("poll", 300, loop="sdevent")
+
+    def test_ev_loop_1000_conns(self):
+        self.check_backend("epoll", 1000, loop="ev")
+
+    def test_ev_loop_per_fd(self):
+        self.check_backend("poll", 300, loop="ev")
+
     def test_glib_loop_1000_conns(self):
         self.check_backend("epoll", 1000, loop="glib")
 
@@ -373,6 +386,12 @@ class ThreadsTests(unittest.TestCase):
 
     def test_qt(self):
         self.check("qt")
+
+    def test_sdevent(self):
+        self.check("sdevent")
+
+    def test_ev(self):
+        self.check("ev")
 
     def test_bad_thread_count(self):
         r = run(EX + "/echo_server", "--threads", "0")

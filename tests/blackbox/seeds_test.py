@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REF = os.path.join(os.path.dirname(HERE), "seeds")
 TIMEOUT = 30
 BACKENDS = ("select", "poll", "epoll")
-LOOPS = ("native", "glib", "uv", "event", "qt")
+LOOPS = ("native", "glib", "uv", "event", "qt", "sdevent", "ev")
 LOREM = ("Lorem ipsum dolor sit amet, consectetuer adipiscing elit. Donec\n"
          "egestas, enim et consectetuer ullamcorper, lectus ligula rutrum "
          "leo, a\nelementum elit tortor eu quam. Duis tincidunt nisi ut ante."

@@ -1,10 +1,13 @@
 // Every public header from C++17, warnings as errors, then an echo round
-// trip: the library is usable from C++ as it is.
+// trip: the library is usable from C++ as it is. (ev.h has a file of its
+// own: libev's ev.h and libevent's headers cannot meet in one.)
 #include <asyncore/asynchat.h>
 #include <asyncore/asyncore.h>
 #include <asyncore/event.h>
 #include <asyncore/glib.h>
+#include <asyncore/hostkit.h>
 #include <asyncore/qt.h>
+#include <asyncore/sdevent.h>
 #include <asyncore/tls.h>
 #include <asyncore/uv.h>
 
@@ -22,6 +25,9 @@ int main()
         ac_timer_init(&timer, ac_map_default(), nullptr, nullptr) != -EINVAL)
         return 1;
     ac_close(&chat.base);
+    if (ac_sdevent_attach(nullptr, nullptr, AC_SDEVENT_AUTO) != nullptr ||
+        errno != EINVAL || ac_hostkit_run(nullptr, nullptr) != -EINVAL)
+        return 1;
     // no QCoreApplication: this thread has no Qt event dispatcher
     if (ac_qt_attach(ac_map_default(), AC_QT_AUTO) != nullptr || errno != ESRCH)
         return 1;

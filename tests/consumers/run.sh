@@ -29,8 +29,12 @@ echo "== C++17, every public header"
 ${CXX:-c++} -std=c++17 -Wall -Wextra -Werror -I"$here" \
     -o "$root/cxx" "$here/all_headers.cpp" \
     $(pkg-config --cflags --libs asyncore asyncore-glib asyncore-uv \
-        asyncore-event asyncore-qt asyncore-tls)
+        asyncore-event asyncore-qt asyncore-tls asyncore-sdevent \
+        asyncore-hostkit)
 "$root/cxx"
+${CXX:-c++} -std=c++17 -Wall -Wextra -Werror -o "$root/cxx_ev" \
+    "$here/ev_header.cpp" $(pkg-config --cflags --libs asyncore-ev)
+"$root/cxx_ev"
 
 echo "== meson subproject"
 unset PKG_CONFIG_PATH LD_LIBRARY_PATH

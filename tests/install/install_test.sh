@@ -23,7 +23,7 @@ out=$("$root/consumer_static")
 [ "$out" = installed ] || { echo "static consumer printed '$out'"; exit 1; }
 # Every module built has its headers and .pc installed.
 for m in asyncore asyncore-glib asyncore-uv asyncore-event asyncore-qt \
-         asyncore-tls; do
+         asyncore-tls asyncore-sdevent asyncore-ev; do
     lib=$(find "$build" -maxdepth 1 -name "lib$m.so" | head -n 1)
     [ -n "$lib" ] || continue
     [ -f "$pcdir/$m.pc" ] || { echo "missing $m.pc"; exit 1; }
@@ -34,6 +34,16 @@ for m in asyncore asyncore-glib asyncore-uv asyncore-event asyncore-qt \
 done
 find "$root" -path "*/include/asyncore/asynchat.h" | grep -q . ||
     { echo "missing asyncore/asynchat.h"; exit 1; }
+# The host kit: header, static library and .pc; a kit run built from them
+# against the installed library alone (the README's poll() adapter).
+find "$root" -path "*/include/asyncore/hostkit.h" | grep -q . ||
+    { echo "missing asyncore/hostkit.h"; exit 1; }
+[ -f "$pcdir/asyncore-hostkit.pc" ] || { echo "missing asyncore-hostkit.pc"; exit 1; }
+ex=$src/../../examples/adapter
+$cc -o "$root/kit" -I"$ex" "$ex/poll_host.c" "$ex/poll_host_kit.c" \
+    $(pkg-config --cflags --libs --static asyncore-hostkit)
+LD_LIBRARY_PATH="$libdir" "$root/kit" step/until-timer >/dev/null ||
+    { echo "the installed host kit failed against the poll() adapter"; exit 1; }
 # The examples are installed (option install_examples, default true).
 if [ -x "$build/examples/echo_server" ]; then
     for ex in echo_server echo_client http_client chat_server; do
