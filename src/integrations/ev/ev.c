@@ -1,16 +1,21 @@
-/* libev adapter: an ev_io per channel or one on the map's epoll fd, an
- * ev_prepare that refreshes, an ev_timer (or, when something is due at
- * once, an ev_idle) that bounds the wait, an ev_check that runs what came
- * due (ev.h). Only the prepare keeps the loop alive, while the map is. */
+/* libev adapter: an ev_io per channel or on the map's epoll fd, ev_prepare
+ * (refresh), ev_timer or ev_idle (the wait's bound), ev_check (what came
+ * due) - ev.h. Only the prepare keeps the loop alive, while the map is. */
 #include <asyncore/ev.h>
 #include <errno.h>
 #include <stdlib.h>
 
+/* The adapter's other watchers do not keep the loop running: libev's rule
+ * is unref after start, ref before stop. */
+#define QUIET_START(a, kind, w) (ev_##kind##_start((a)->loop, w), ev_unref((a)->loop))
+#define QUIET_STOP(a, kind, w) \
+    do { if (ev_is_active(w)) { ev_ref((a)->loop); ev_##kind##_stop((a)->loop, w); } } while (0)
+
 typedef struct watch {
     ev_io io;
     struct ac_ev *a;
-    struct watch *next_held; /* stopped inside a nested loop */
-    bool held;
+    struct watch *next_held; /* fired inside a nested loop, stopped */
+    bool held, gone;         /* gone: unwatched while held, freed later */
 } watch;
 
 struct ac_ev {
@@ -22,63 +27,32 @@ struct ac_ev {
     ev_timer deadline;
     ev_idle now;
     watch backend;
-    bool alive;   /* the prepare counts as a reference */
-    int busy;     /* inside the map's work */
+    bool alive;  /* the prepare counts as a reference */
+    int busy;    /* inside the map's work: a nested ev_run holds watchers */
     watch *held;
     unsigned long iterations;
 };
 
-/* The adapter's watchers other than the prepare do not keep the loop
- * running (libev's rule: unref after start, ref before stop). */
-static void quiet_start(ac_ev *a, ev_watcher *w, int kind)
-{
-    if (kind == EV_IO)
-        ev_io_start(a->loop, (ev_io *)w);
-    else if (kind == EV_TIMER)
-        ev_timer_start(a->loop, (ev_timer *)w);
-    else if (kind == EV_IDLE)
-        ev_idle_start(a->loop, (ev_idle *)w);
-    else
-        ev_check_start(a->loop, (ev_check *)w);
-    ev_unref(a->loop);
-}
-
-static void quiet_stop(ac_ev *a, ev_watcher *w, int kind)
-{
-    if (!ev_is_active(w))
-        return;
-    ev_ref(a->loop);
-    if (kind == EV_IO)
-        ev_io_stop(a->loop, (ev_io *)w);
-    else if (kind == EV_TIMER)
-        ev_timer_stop(a->loop, (ev_timer *)w);
-    else if (kind == EV_IDLE)
-        ev_idle_stop(a->loop, (ev_idle *)w);
-    else
-        ev_check_stop(a->loop, (ev_check *)w);
-}
-
 static void set_alive(ac_ev *a, bool alive)
 {
-    if (alive != a->alive) {
-        if (alive)
-            ev_ref(a->loop);
-        else
-            ev_unref(a->loop);
-    }
+    if (alive != a->alive)
+        (alive ? ev_ref : ev_unref)(a->loop);
     a->alive = alive;
 }
 
-/* Run the map's work; a nested ev_run inside it finds busy and holds the
- * watchers that fire, which start again once the work is over. */
-static void release_held(ac_ev *a)
+/* The map's work ends: what fired inside a nested loop may wait again. */
+static void leave(ac_ev *a)
 {
+    if (--a->busy > 0)
+        return;
     while (a->held) {
         watch *w = a->held;
         a->held = w->next_held;
         w->held = false;
-        if (w->io.events & (EV_READ | EV_WRITE))
-            quiet_start(a, (ev_watcher *)&w->io, EV_IO);
+        if (w->gone)
+            free(w);
+        else if (w->io.events & (EV_READ | EV_WRITE))
+            QUIET_START(a, io, &w->io);
     }
 }
 
@@ -87,11 +61,10 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
     watch *w = (watch *)io;
     ac_ev *a = w->a;
 
-    (void)loop;
     if (!a->map)
         return;
     if (a->busy) {
-        quiet_stop(a, (ev_watcher *)io, EV_IO);
+        QUIET_STOP(a, io, io);
         w->held = true;
         w->next_held = a->held;
         a->held = w;
@@ -101,11 +74,9 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
     if (w == &a->backend)
         ac_map_dispatch_ready(a->map);
     else
-        ac_map_dispatch(a->map, io->fd,
-                        ((revents & EV_READ) ? AC_IN : 0u) |
-                            ((revents & EV_WRITE) ? AC_OUT : 0u));
-    if (--a->busy == 0)
-        release_held(a);
+        ac_map_dispatch(a->map, io->fd, ((revents & EV_READ) ? AC_IN : 0u) |
+                                            ((revents & EV_WRITE) ? AC_OUT : 0u));
+    leave(a);
 }
 
 /* Before the wait: interest, then what bounds the wait. */
@@ -114,23 +85,21 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
     ac_ev *a = p->data;
     int due;
 
-    (void)revents;
     a->iterations++;
     if (!a->map || ac_map_refresh(a->map) < 0 || !a->map)
         return; /* gone, or a nested loop inside one of its handlers */
     set_alive(a, ac_map_alive(a->map));
     due = ac_map_timeout(a->map);
-    quiet_stop(a, (ev_watcher *)&a->deadline, EV_TIMER);
-    if (due == 0 && !ev_is_active(&a->now)) /* due already: do not sleep */
-        quiet_start(a, (ev_watcher *)&a->now, EV_IDLE);
+    QUIET_STOP(a, timer, &a->deadline);
+    /* due already: no sleep (a timer of 0 would still sleep libev's 1 ms) */
+    if (due == 0 && !ev_is_active(&a->now))
+        QUIET_START(a, idle, &a->now);
     if (due != 0)
-        quiet_stop(a, (ev_watcher *)&a->now, EV_IDLE);
-    if (due > 0) {
-        /* counted from a fresh "now", so it cannot end the wait before
-         * the map's timer is due */
+        QUIET_STOP(a, idle, &a->now);
+    if (due > 0) { /* from a fresh "now": it cannot end the wait early */
         ev_now_update(loop);
         ev_timer_set(&a->deadline, due / 1e3, 0.);
-        quiet_start(a, (ev_watcher *)&a->deadline, EV_TIMER);
+        QUIET_START(a, timer, &a->deadline);
     }
 }
 
@@ -139,41 +108,17 @@ static void on_check(struct ev_loop *loop, ev_check *c, int revents)
 {
     ac_ev *a = c->data;
 
-    (void)loop;
-    (void)revents;
     if (a->map && !a->busy) {
         a->busy++;
         ac_map_run_due(a->map);
-        if (--a->busy == 0)
-            release_held(a);
+        leave(a);
     }
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    (void)t;
-    (void)revents;
-    ev_ref(loop); /* libev stopped it: balance the unref of its start */
-}
-
-static void on_idle(struct ev_loop *loop, ev_idle *i, int revents)
-{
-    (void)loop;
-    (void)i;
-    (void)revents; /* only keeps the wait short; the check does the work */
-}
-
-static void unhold(ac_ev *a, watch *w)
-{
-    watch **p;
-
-    for (p = &a->held; *p; p = &(*p)->next_held)
-        if (*p == w) {
-            *p = w->next_held;
-            break;
-        }
-    w->held = false;
-}
+/* The timer only ends the wait (libev stopped it: balance the unref of
+ * its start); the idle only keeps it short; the check does the work. */
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents) { ev_ref(loop); }
+static void on_idle(struct ev_loop *loop, ev_idle *i, int revents) {}
 
 static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
 {
@@ -188,14 +133,12 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
         w->a = a;
         ev_io_init(&w->io, on_io, fd, 0);
         ac_set_host_data(d, w);
-        set_alive(a, true); /* a channel: the loop has work until prepare */
+        set_alive(a, true); /* a channel: there is work until the prepare */
     }
-    if (w->held) /* it starts again after the outer handler, if wanted */
-        unhold(a, w);
-    quiet_stop(a, (ev_watcher *)&w->io, EV_IO);
+    QUIET_STOP(a, io, &w->io);
     ev_io_set(&w->io, fd, what);
-    if (what)
-        quiet_start(a, (ev_watcher *)&w->io, EV_IO);
+    if (what && !w->held) /* (a held one starts after the handler) */
+        QUIET_START(a, io, &w->io);
     return 0;
 }
 
@@ -205,40 +148,33 @@ static void on_unwatch(void *data, ac_dispatcher *d, int fd)
     ac_ev *a = data;
     watch *w = ac_get_host_data(d);
 
-    (void)fd;
     if (!w)
         return;
     ac_set_host_data(d, NULL);
+    QUIET_STOP(a, io, &w->io);
     if (w->held)
-        unhold(a, w);
-    quiet_stop(a, (ev_watcher *)&w->io, EV_IO);
-    free(w);
+        w->gone = true; /* still on the held list */
+    else
+        free(w);
 }
 
+/* Made alive outside ev_run (a timer started): the prepare decides. */
 static void on_wake(void *data)
 {
-    ac_ev *a = data;
-
-    if (a->map)
-        set_alive(a, true); /* made alive outside ev_run: prepare decides */
-}
-
-static void stop_all(ac_ev *a)
-{
-    if (a->backend.held)
-        unhold(a, &a->backend);
-    quiet_stop(a, (ev_watcher *)&a->backend.io, EV_IO);
-    quiet_stop(a, (ev_watcher *)&a->deadline, EV_TIMER);
-    quiet_stop(a, (ev_watcher *)&a->now, EV_IDLE);
-    set_alive(a, false);
+    if (((ac_ev *)data)->map)
+        set_alive(data, true);
 }
 
 static void on_detached(void *data)
 {
     ac_ev *a = data;
 
-    a->map = NULL;
-    stop_all(a); /* the map's epoll fd closes with the map */
+    a->map = NULL; /* its epoll fd closes with it: stop watching it now */
+    QUIET_STOP(a, io, &a->backend.io);
+    a->backend.io.events = 0; /* (and not started again if held) */
+    QUIET_STOP(a, timer, &a->deadline);
+    QUIET_STOP(a, idle, &a->now);
+    set_alive(a, false);
 }
 
 ac_ev *ac_ev_attach(ac_map *map, struct ev_loop *loop, ac_ev_mode mode)
@@ -261,23 +197,20 @@ ac_ev *ac_ev_attach(ac_map *map, struct ev_loop *loop, ac_ev_mode mode)
         errno = ENOMEM;
         return NULL;
     }
-    a->map = map;
-    a->loop = loop;
-    a->mode = mode;
-    a->alive = true; /* the prepare's own reference */
+    *a = (ac_ev){.map = map, .loop = loop, .mode = mode, .alive = true};
     ev_prepare_init(&a->prepare, on_prepare);
     ev_check_init(&a->check, on_check);
     ev_timer_init(&a->deadline, on_timer, 0., 0.);
     ev_idle_init(&a->now, on_idle);
     a->prepare.data = a->check.data = a;
     a->backend.a = a;
-    ev_prepare_start(loop, &a->prepare);
-    quiet_start(a, (ev_watcher *)&a->check, EV_CHECK);
+    ev_prepare_start(loop, &a->prepare); /* alive: its reference counts */
+    QUIET_START(a, check, &a->check);
     set_alive(a, ac_map_alive(map));
     hooks.data = a;
     if (mode == AC_EV_BACKEND_FD) {
         ev_io_init(&a->backend.io, on_io, efd, EV_READ);
-        quiet_start(a, (ev_watcher *)&a->backend.io, EV_IO);
+        QUIET_START(a, io, &a->backend.io);
     } else {
         hooks.watch = on_watch;
         hooks.unwatch = on_unwatch;
@@ -301,25 +234,14 @@ int ac_ev_detach(ac_ev *a)
         return -EBUSY;
     if (a->map && (r = ac_map_set_hooks(a->map, NULL)) < 0)
         return r; /* unwatches every channel, then on_detached */
-    stop_all(a);
-    quiet_stop(a, (ev_watcher *)&a->check, EV_CHECK);
-    ev_ref(a->loop); /* set_alive(false) unref'd the prepare: undo it */
+    on_detached(a);
+    QUIET_STOP(a, check, &a->check);
+    ev_ref(a->loop); /* set_alive(false) took the prepare's reference */
     ev_prepare_stop(a->loop, &a->prepare);
     free(a);
     return 0;
 }
 
-ac_map *ac_ev_map(const ac_ev *a)
-{
-    return a ? a->map : NULL;
-}
-
-ac_ev_mode ac_ev_get_mode(const ac_ev *a)
-{
-    return a ? a->mode : AC_EV_AUTO;
-}
-
-unsigned long ac_ev_iterations(const ac_ev *a)
-{
-    return a ? a->iterations : 0;
-}
+ac_map *ac_ev_map(const ac_ev *a) { return a ? a->map : NULL; }
+ac_ev_mode ac_ev_get_mode(const ac_ev *a) { return a ? a->mode : AC_EV_AUTO; }
+unsigned long ac_ev_iterations(const ac_ev *a) { return a ? a->iterations : 0; }
