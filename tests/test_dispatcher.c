@@ -574,7 +574,56 @@ static void test_addr(void)
 }
 
 /* ac_map_dispatch with chosen flags: independent of the waiting mode. */
+/* TCP channels start with Nagle off, created or adopted (the library's
+ * default, unlike Python's); ac_set_nodelay and ac_set_keepalive change
+ * the socket; other sockets and closed channels say so. */
+static int sockopt(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof(v);
+
+    CU_ASSERT_EQUAL(getsockopt(fd, level, name, &v, &len), 0);
+    return v;
+}
+
+static void test_tcp_options(void)
+{
+    ac_map *map = t_map_new();
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int lfd = t_listener(AF_INET, &ss, &len), fd, sv[2];
+    tchan *c = tchan_new(map), *a = tchan_new(map), *u = tchan_new(map);
+
+    CU_ASSERT_EQUAL(ac_create_socket(&c->d, AF_INET, SOCK_STREAM), 0);
+    CU_ASSERT_EQUAL(sockopt(ac_fileno(&c->d), IPPROTO_TCP, TCP_NODELAY), 1);
+    CU_ASSERT_EQUAL(ac_connect(&c->d, (struct sockaddr *)&ss, len), 0);
+    fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(sockopt(fd, IPPROTO_TCP, TCP_NODELAY), 0);
+    CU_ASSERT_EQUAL(ac_set_socket(&a->d, fd), 0);
+    CU_ASSERT_EQUAL(sockopt(fd, IPPROTO_TCP, TCP_NODELAY), 1);
+    CU_ASSERT_EQUAL(ac_set_nodelay(&a->d, false), 0);
+    CU_ASSERT_EQUAL(sockopt(fd, IPPROTO_TCP, TCP_NODELAY), 0);
+    CU_ASSERT_EQUAL(ac_set_keepalive(&a->d, true, 30), 0);
+    CU_ASSERT_EQUAL(sockopt(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    CU_ASSERT_EQUAL(sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE), 30);
+    CU_ASSERT_EQUAL(ac_set_keepalive(&a->d, true, -1), -EINVAL);
+    t_socketpair(sv);
+    CU_ASSERT_EQUAL(ac_set_socket(&u->d, sv[0]), 0);
+    CU_ASSERT(ac_set_nodelay(&u->d, true) < 0); /* not TCP */
+    a->keep_memory = true;
+    ac_close(&c->d);
+    ac_close(&a->d);
+    ac_close(&u->d);
+    CU_ASSERT_EQUAL(ac_set_nodelay(&a->d, true), -EBADF);
+    free(a);
+    close(sv[1]);
+    close(lfd);
+    t_map_done(map);
+}
+
 static CU_TestInfo once[] = {
+    {"tcp_options", test_tcp_options},
     {"readwrite_flags", test_readwrite_flags},
     {"readwrite_stops_after_close", test_readwrite_stops_after_close},
     CU_TEST_INFO_NULL,

@@ -421,6 +421,21 @@ AC_EXTERN int ac_file_dispatcher(ac_dispatcher *d, int fd);
 /** Python's set_reuse_addr(): SO_REUSEADDR on the socket. */
 AC_EXTERN int ac_set_reuse_addr(ac_dispatcher *d);
 
+/** TCP_NODELAY (Nagle's algorithm off) on a TCP channel's socket, or back
+ * on with `on` false. Unlike Python, the library turns it on for every TCP
+ * socket it creates or adopts (ac_create_socket, ac_set_socket), as Go
+ * does: with Nagle on, the last partial segment of every large write
+ * waits for the peer's delayed ACK (bulk echo at a sixth of the speed),
+ * and async_chat and with_send already coalesce what one handler sends.
+ * 0, -EBADF on a closed channel, or setsockopt's errno (-ENOPROTOOPT: not
+ * TCP). */
+AC_EXTERN int ac_set_nodelay(ac_dispatcher *d, bool on);
+
+/** SO_KEEPALIVE on the socket; with `idle_s` > 0 also the seconds of
+ * silence before the first probe (TCP_KEEPIDLE). 0, -EBADF, -EINVAL, or
+ * setsockopt's errno. */
+AC_EXTERN int ac_set_keepalive(ac_dispatcher *d, bool on, int idle_s);
+
 /** Python's bind(): also records `addr` as the channel's address. */
 AC_EXTERN int ac_bind(ac_dispatcher *d, const struct sockaddr *addr,
                       socklen_t addrlen);

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +85,15 @@ int ac__adopt(ac_dispatcher *d, int fd, unsigned flags)
     return r;
 }
 
+/* TCP channels start with Nagle off (ac_set_nodelay in asyncore.h). */
+static void nodelay_for(int fd, int family)
+{
+    int one = 1;
+
+    if (family == AF_INET || family == AF_INET6)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 int ac_create_socket(ac_dispatcher *d, int family, int type)
 {
     int fd, r;
@@ -93,6 +104,8 @@ int ac_create_socket(ac_dispatcher *d, int family, int type)
     fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
+    if ((type & 0xf) == SOCK_STREAM)
+        nodelay_for(fd, family);
     r = ac__adopt(d, fd, 0);
     if (r < 0)
         close(fd);
@@ -124,6 +137,8 @@ int ac_set_socket(ac_dispatcher *d, int fd)
     r = ac__set_nonblock(fd);
     if (r < 0)
         return r;
+    if (flags & AC__F_CONNECTED) /* (a datagram socket refuses it) */
+        nodelay_for(fd, ss.ss_family);
     r = ac__adopt(d, fd, flags);
     if (r == 0 && (flags & AC__F_HAS_ADDR)) {
         memcpy(&d->addr, &ss, len);
@@ -139,6 +154,33 @@ int ac_set_reuse_addr(ac_dispatcher *d)
     if (r < 0)
         return r;
     if (setsockopt(d->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+        return -errno;
+    return 0;
+}
+
+int ac_set_nodelay(ac_dispatcher *d, bool on)
+{
+    int v = on, r = ac__check_open(d);
+
+    if (r < 0)
+        return r;
+    if (setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) < 0)
+        return -errno;
+    return 0;
+}
+
+int ac_set_keepalive(ac_dispatcher *d, bool on, int idle_s)
+{
+    int v = on, r = ac__check_open(d);
+
+    if (r < 0)
+        return r;
+    if (idle_s < 0)
+        return -EINVAL;
+    if (setsockopt(d->fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)) < 0)
+        return -errno;
+    if (on && idle_s > 0 &&
+        setsockopt(d->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof(idle_s)) < 0)
         return -errno;
     return 0;
 }

@@ -26,6 +26,11 @@ struct ac__chat_out {
 /* Pushes at least this large skip the copy when nothing is queued. */
 #define DIRECT_MIN 16384
 
+/* A file producer on a socket with no layer is sent straight from the
+ * page cache, this much per sendfile(2) at most (the kernel takes what
+ * the socket has room for). */
+#define SENDFILE_MAX (4u << 20)
+
 static ac_chat *CH(ac_dispatcher *d)
 {
     return AC_CHAT_OF(d);
@@ -95,6 +100,32 @@ static int initiate_send(ac_chat *c)
             out_pop(c);
             ac_handle_close(&c->base);
             return 0;
+        }
+        if (e->kind == OUT_PRODUCER && e->chunk_off == e->chunk_len &&
+            ac_get_io(&c->base) == &ac_socket_io) {
+            bool sock = false;
+            n = ac__producer_sendfile(&e->prod, c->base.fd, SENDFILE_MAX,
+                                      &sock);
+            if (n == -EAGAIN)
+                break;
+            if (n == 0) {
+                out_pop(c);
+                continue;
+            }
+            if (n > 0) {
+                if ((size_t)n < SENDFILE_MAX)
+                    break; /* the socket is full */
+                sends++;
+                continue;
+            }
+            if (n != -ENOTSUP) {
+                out_pop(c);
+                if (sock) /* as ac_send reports it: a disconnect closes */
+                    ac__fail(&c->base, (int)-n, "send");
+                else
+                    ac_handle_error(&c->base, (int)-n, "producer");
+                return (int)n;
+            }
         }
         if (e->kind == OUT_PRODUCER) {
             if (e->chunk_off == e->chunk_len) {

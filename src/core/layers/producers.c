@@ -1,10 +1,12 @@
 /* async_chat's producers (Python's simple_producer, and one over a file
  * descriptor). */
-#include <asyncore/asynchat.h>
+#include "chat.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -48,8 +50,9 @@ int ac_simple_producer(ac_producer *p, const void *data, size_t len,
 typedef struct {
     int fd;
     bool close_fd;
+    bool regular; /* a regular file: sendfile(2) can send it */
     size_t chunk;
-    char buf[];
+    char *buf;    /* made on the first read: sendfile needs none */
 } fd_state;
 
 static ssize_t fd_more(void *data, const void **chunk)
@@ -57,6 +60,8 @@ static ssize_t fd_more(void *data, const void **chunk)
     fd_state *s = data;
     ssize_t n;
 
+    if (!s->buf && !(s->buf = malloc(s->chunk)))
+        return -ENOMEM;
     do
         n = read(s->fd, s->buf, s->chunk);
     while (n < 0 && errno == EINTR);
@@ -70,25 +75,51 @@ static void fd_free(void *data)
 
     if (s->close_fd)
         close(s->fd);
+    free(s->buf);
     free(s);
 }
 
 int ac_fd_producer(ac_producer *p, int fd, size_t chunk_size, bool close_fd)
 {
+    struct stat st;
     fd_state *s;
 
     if (!p || fd < 0)
         return -EINVAL;
     if (!chunk_size)
         chunk_size = 65536;
-    s = malloc(sizeof(*s) + chunk_size);
+    s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
     s->fd = fd;
     s->close_fd = close_fd;
     s->chunk = chunk_size;
+    s->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     p->more = fd_more;
     p->free = fd_free;
     p->data = s;
     return 0;
+}
+
+ssize_t ac__producer_sendfile(const ac_producer *p, int sock, size_t max,
+                              bool *socket_side)
+{
+    fd_state *s = p->data;
+    ssize_t n;
+
+    if (p->more != fd_more || !s->regular)
+        return -ENOTSUP;
+    do /* from the file's own offset, as the reads would have */
+        n = sendfile(sock, s->fd, NULL, max);
+    while (n < 0 && errno == EINTR);
+    if (n >= 0)
+        return n;
+    if (errno == EAGAIN)
+        return -EAGAIN;
+    if (errno == EINVAL || errno == ENOSYS) { /* this file cannot: read it */
+        s->regular = false;
+        return -ENOTSUP;
+    }
+    *socket_side = errno != EIO && errno != EOVERFLOW && errno != ESPIPE;
+    return -errno;
 }
