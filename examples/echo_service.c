@@ -85,13 +85,3 @@ void echo_listen(ac_dispatcher *server, ac_map *map, const char *host,
 {
     ex_listen_opts(server, &echo_server_class, map, host, port, share_port);
 }
-
-long echo_port(ac_dispatcher *server)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-
-    if (ac_getsockname(server, &ss, &len) < 0)
-        ex_fail("cannot read the bound address");
-    return ac_addr_port((struct sockaddr *)&ss);
-}

@@ -22,7 +22,5 @@ extern __thread size_t echo_connections;
  * with a one-line message on failure. */
 void echo_listen(ac_dispatcher *server, ac_map *map, const char *host,
                  long port, bool share_port);
-/* The port a listener is bound to. */
-long echo_port(ac_dispatcher *server);
 
 #endif

@@ -79,9 +79,21 @@ AC_EXTERN int ac_simple_producer(ac_producer *p, const void *data, size_t len,
                                  size_t chunk_size);
 
 /** A producer that reads `fd` (a file: reads may block) until EOF in chunks
- * of `chunk_size` (0: 65536); closes fd when done if `close_fd`. -ENOMEM. */
+ * of `chunk_size` (0: 65536); closes fd when done if `close_fd`. On a
+ * regular file pushed to a chat with no layer (ac_set_io) on its socket,
+ * the chat sends it with sendfile(2), straight from the page cache, and
+ * no chunk buffer is ever allocated. -ENOMEM. */
 AC_EXTERN int ac_fd_producer(ac_producer *p, int fd, size_t chunk_size,
                              bool close_fd);
+
+/** ac_fd_producer() for `len` bytes of a regular file from `offset`
+ * (pread, or sendfile from that offset: the descriptor's own offset is
+ * neither used nor moved, so one open file can serve several ranges). A
+ * file that turns out shorter is a failure (-EIO to handle_error
+ * "producer"): the peer was promised `len` bytes. -EINVAL, -ENOMEM. */
+AC_EXTERN int ac_fd_producer_range(ac_producer *p, int fd, uint64_t offset,
+                                   uint64_t len, size_t chunk_size,
+                                   bool close_fd);
 
 /** The channel. Embed it; the fields are private. */
 struct ac_chat {

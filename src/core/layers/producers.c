@@ -51,6 +51,9 @@ typedef struct {
     int fd;
     bool close_fd;
     bool regular; /* a regular file: sendfile(2) can send it */
+    bool ranged;  /* from `off`, `left` bytes, not the fd's offset */
+    off_t off;
+    uint64_t left;
     size_t chunk;
     char *buf;    /* made on the first read: sendfile needs none */
 } fd_state;
@@ -60,13 +63,26 @@ static ssize_t fd_more(void *data, const void **chunk)
     fd_state *s = data;
     ssize_t n;
 
+    if (s->ranged && !s->left)
+        return 0;
     if (!s->buf && !(s->buf = malloc(s->chunk)))
         return -ENOMEM;
     do
-        n = read(s->fd, s->buf, s->chunk);
+        n = s->ranged ? pread(s->fd, s->buf,
+                              s->left < s->chunk ? (size_t)s->left : s->chunk,
+                              s->off)
+                      : read(s->fd, s->buf, s->chunk);
     while (n < 0 && errno == EINTR);
     *chunk = s->buf;
-    return n < 0 ? -errno : n;
+    if (n < 0)
+        return -errno;
+    if (s->ranged) {
+        if (n == 0)
+            return -EIO; /* shorter than promised */
+        s->off += n;
+        s->left -= (uint64_t)n;
+    }
+    return n;
 }
 
 static void fd_free(void *data)
@@ -77,6 +93,24 @@ static void fd_free(void *data)
         close(s->fd);
     free(s->buf);
     free(s);
+}
+
+int ac_fd_producer_range(ac_producer *p, int fd, uint64_t offset,
+                         uint64_t len, size_t chunk_size, bool close_fd)
+{
+    fd_state *s;
+    int r;
+
+    if (!p || fd < 0 || offset > (uint64_t)INT64_MAX ||
+        len > (uint64_t)INT64_MAX - offset)
+        return -EINVAL;
+    if ((r = ac_fd_producer(p, fd, chunk_size, close_fd)) < 0)
+        return r;
+    s = p->data;
+    s->ranged = true;
+    s->off = (off_t)offset;
+    s->left = len;
+    return 0;
 }
 
 int ac_fd_producer(ac_producer *p, int fd, size_t chunk_size, bool close_fd)
@@ -109,11 +143,22 @@ ssize_t ac__producer_sendfile(const ac_producer *p, int sock, size_t max,
 
     if (p->more != fd_more || !s->regular)
         return -ENOTSUP;
-    do /* from the file's own offset, as the reads would have */
-        n = sendfile(sock, s->fd, NULL, max);
+    if (s->ranged && s->left < max)
+        max = (size_t)s->left;
+    if (s->ranged && !max)
+        return 0;
+    do /* from the file's own offset, as the reads would have, or ours */
+        n = sendfile(sock, s->fd, s->ranged ? &s->off : NULL, max);
     while (n < 0 && errno == EINTR);
-    if (n >= 0)
+    if (n == 0 && s->ranged) {
+        *socket_side = false;
+        return -EIO; /* shorter than promised */
+    }
+    if (n >= 0) {
+        if (s->ranged)
+            s->left -= (uint64_t)n;
         return n;
+    }
     if (errno == EAGAIN)
         return -EAGAIN;
     if (errno == EINVAL || errno == ENOSYS) { /* this file cannot: read it */

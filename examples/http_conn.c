@@ -1,0 +1,484 @@
+/* http_server's connections: an async_chat reading the request head line
+ * by line ("\n", a trailing "\r" dropped), answering each request as its
+ * head ends, responses queued in order (pipelining) - the body straight
+ * from the file with sendfile(2) when no TLS layer sits on the socket. */
+#include "http_conn.h"
+#include "common.h"
+#include "http_request.h"
+
+#include <asyncore/asynchat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Responses queued before the connection stops reading requests: a client
+ * that pipelines without reading holds this much of the server, no more. */
+#define PIPELINE 32
+/* Bodies up to this size leave in the same send as their header. */
+#define SMALL_BODY 16384
+
+http_config http_cfg = {.root = -1};
+
+typedef struct {
+    ac_chat chat;
+    ac_timer idle;
+    ac_deferred resume;   /* reading again once the queue has room */
+    http_request req;
+    enum { LINE, HEAD, BODY } state;
+    int status;           /* the error found in this request's head */
+    size_t head_bytes;
+    char line[HTTP_MAX_LINE + 1]; /* the request line, for the log */
+    char *in;             /* the line being collected */
+    size_t in_len, in_cap;
+    int queued;           /* responses not yet sent whole */
+    bool paused, closing;
+    char *stash;          /* input that came while paused */
+    size_t stash_len, stash_cap;
+    char peer[AC_ADDRSTRLEN];
+} conn;
+
+#define CONN(d) AC_CONTAINER_OF(AC_CHAT_OF(d), conn, chat)
+
+static bool append(char **buf, size_t *len, size_t *cap, const void *p,
+                   size_t n)
+{
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 256;
+        char *b;
+        while (c < *len + n)
+            c *= 2;
+        if (!(b = realloc(*buf, c)))
+            return false;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    return true;
+}
+
+/* ---- the access log: common log format, one line per response ---- */
+
+static void log_line(conn *c, int status, uint64_t bytes)
+{
+    static __thread time_t at;
+    static __thread char stamp[32];
+    time_t now = time(NULL);
+
+    if (http_cfg.quiet)
+        return;
+    if (now != at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+        at = now;
+    }
+    if (bytes)
+        printf("%s - - [%s] \"%s\" %d %llu\n", c->peer, stamp, c->line,
+               status, (unsigned long long)bytes);
+    else
+        printf("%s - - [%s] \"%s\" %d -\n", c->peer, stamp, c->line, status);
+}
+
+/* ---- responses ---- */
+
+static void resume_reading(ac_deferred *w);
+
+/* Marks the end of a response in the output queue: reached, it is sent. */
+static ssize_t response_sent(void *data, const void **chunk)
+{
+    conn *c = data;
+
+    (void)chunk;
+    if (--c->queued < PIPELINE && c->paused) /* read again, after this */
+        ac_defer(ac_dispatcher_get_map(&c->chat.base), &c->resume,
+                 resume_reading);
+    return 0;
+}
+
+static int head(conn *c, char *buf, size_t size, int status, bool close,
+                const char *extra)
+{
+    static __thread time_t at;
+    static __thread char date[30];
+    time_t now = time(NULL);
+
+    if (now != at) {
+        http_format_date((int64_t)now, date);
+        at = now;
+    }
+    return snprintf(buf, size, "HTTP/1.1 %d %s\r\nDate: %s\r\n"
+                    "Server: asyncore-http\r\n%s%s\r\n", status,
+                    http_reason(status), date, extra,
+                    close ? "Connection: close\r\n" : "");
+}
+
+/* Queue the end of a response; close after it when the client asked (or
+ * HTTP/1.0, or an error that leaves the input unreadable). */
+static void finish(conn *c, bool close)
+{
+    ac_producer end = {response_sent, NULL, c};
+
+    c->queued++;
+    ac_chat_push_with_producer(&c->chat, &end);
+    if (close) {
+        c->closing = true;
+        ac_chat_close_when_done(&c->chat);
+    }
+}
+
+/* An error page; `more` adds header fields. */
+static void respond_error_with(conn *c, int status, bool close,
+                               const char *more)
+{
+    char body[128], hdr[768], extra[256];
+    int n = snprintf(body, sizeof(body),
+                     "<html><body><h1>%d %s</h1></body></html>\n", status,
+                     http_reason(status));
+    int h;
+
+    snprintf(extra, sizeof(extra),
+             "Content-Type: text/html; charset=utf-8\r\n"
+             "Content-Length: %d\r\n%s%s", n,
+             status == 405 ? "Allow: GET, HEAD\r\n" : "", more);
+    h = head(c, hdr, sizeof(hdr), status, close, extra);
+    ac_chat_push(&c->chat, hdr, (size_t)h);
+    if (c->req.method != HTTP_HEAD)
+        ac_chat_push(&c->chat, body, (size_t)n);
+    log_line(c, status, c->req.method != HTTP_HEAD ? (uint64_t)n : 0);
+    finish(c, close);
+}
+
+static void respond_error(conn *c, int status, bool close)
+{
+    respond_error_with(c, status, close, "");
+}
+
+/* Open `path` under the root, never outside it (no "..", no symlink that
+ * leads out, no magic link): a descriptor, or minus the status. */
+static int open_beneath(const char *path)
+{
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+                                    O_NOCTTY,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    long fd = syscall(SYS_openat2, http_cfg.root, *path ? path : ".", &how,
+                      sizeof(how));
+
+    if (fd >= 0)
+        return (int)fd;
+    if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG)
+        return -404;
+    return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -500
+                                                                   : -403;
+}
+
+/* The regular file a path names (a directory: its index.html, and *index
+ * says so), or minus the status; its size and time in *st. */
+static int open_file(const char *path, bool dir, struct stat *st,
+                     bool *index)
+{
+    char index[HTTP_MAX_LINE + 16];
+    int fd = open_beneath(path);
+
+    *index = false;
+    if (fd >= 0 && fstat(fd, st) == 0 && S_ISDIR(st->st_mode)) {
+        close(fd);
+        snprintf(index, sizeof(index), "%s%sindex.html", path,
+                 *path ? "/" : "");
+        fd = open_beneath(index);
+        *index = true;
+        if (fd >= 0 && fstat(fd, st) < 0) {
+            close(fd);
+            return -500;
+        }
+    } else if (fd >= 0 && dir) { /* "file/" */
+        close(fd);
+        return -404;
+    }
+    if (fd >= 0 && !S_ISREG(st->st_mode)) { /* no FIFOs, no devices */
+        close(fd);
+        return -404;
+    }
+    return fd;
+}
+
+static void serve(conn *c, bool last)
+{
+    char hdr[1024 + SMALL_BODY], extra[512], when[30], *p;
+    uint64_t start = 0, len;
+    struct stat st;
+    bool index;
+    int fd = open_file(c->req.path, c->req.dir, &st, &index), status = 200;
+    int n, r;
+
+    if (fd < 0) {
+        respond_error(c, -fd, last);
+        return;
+    }
+    len = (uint64_t)st.st_size;
+    http_format_date((int64_t)st.st_mtime, when);
+    n = snprintf(extra, sizeof(extra), "Last-Modified: %s\r\n"
+                 "Accept-Ranges: bytes\r\n", when);
+    if (c->req.ims >= 0 && (int64_t)st.st_mtime <= c->req.ims) {
+        status = 304;
+        len = 0;
+    } else if (c->req.range[0] &&
+               (r = http_range(c->req.range, len, &start, &len)) != 0) {
+        if (r < 0) {
+            snprintf(extra, sizeof(extra), "Content-Range: bytes */%llu\r\n",
+                     (unsigned long long)st.st_size);
+            close(fd);
+            respond_error_with(c, 416, last, extra);
+            return;
+        }
+        status = 206;
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n,
+                      "Content-Range: bytes %llu-%llu/%llu\r\n",
+                      (unsigned long long)start,
+                      (unsigned long long)(start + len - 1),
+                      (unsigned long long)st.st_size);
+    }
+    if (status != 304)
+        snprintf(extra + n, sizeof(extra) - (size_t)n,
+                 "Content-Type: %s\r\nContent-Length: %llu\r\n",
+                 http_mime(index ? "index.html" : c->req.path),
+                 (unsigned long long)len);
+    n = head(c, hdr, 1024, status, last, extra);
+    p = hdr + n;
+    if (c->req.method == HTTP_HEAD || status == 304) {
+        close(fd);
+        ac_chat_push(&c->chat, hdr, (size_t)n);
+    } else if (len <= SMALL_BODY) { /* one send for header and body */
+        ssize_t got = pread(fd, p, (size_t)len, (off_t)start);
+        close(fd);
+        if (got != (ssize_t)len) {
+            respond_error(c, 500, true);
+            return;
+        }
+        ac_chat_push(&c->chat, hdr, (size_t)n + (size_t)len);
+    } else {
+        ac_producer body;
+        ac_chat_push(&c->chat, hdr, (size_t)n);
+        if (ac_fd_producer_range(&body, fd, start, len, 0, true) < 0) {
+            close(fd);
+            respond_error(c, 500, true);
+            return;
+        }
+        ac_chat_push_with_producer(&c->chat, &body);
+    }
+    log_line(c, status, c->req.method == HTTP_HEAD ? 0 : len);
+    finish(c, last);
+}
+
+/* ---- reading requests ---- */
+
+static void pause_reading(conn *c)
+{
+    if (c->queued < PIPELINE || c->paused || c->state != LINE)
+        return;
+    c->paused = true;
+    ac_chat_set_terminator(&c->chat, NULL, 0); /* the rest: to the stash */
+    ac_pull_interest(&c->chat.base);           /* and no more reads */
+}
+
+static void resume_reading(ac_deferred *w)
+{
+    conn *c = AC_CONTAINER_OF(w, conn, resume);
+    char *held = c->stash;
+    size_t n = c->stash_len;
+
+    if (!c->paused || c->queued >= PIPELINE || ac_closed(&c->chat.base))
+        return;
+    c->paused = false;
+    c->stash = NULL;
+    c->stash_len = c->stash_cap = 0;
+    ac_chat_set_terminator(&c->chat, "\n", 1);
+    ac_set_interest(&c->chat.base, AC_READ | AC_WRITE);
+    if (n)
+        ac_chat_feed(&c->chat, held, n); /* may pause again */
+    free(held);
+}
+
+/* The head is complete: answer, then read the body away if there is one. */
+static void request(conn *c)
+{
+    int st = c->status ? c->status : http_headers_done(&c->req);
+    bool last = !c->req.keep_alive;
+
+    c->state = LINE;
+    if (c->req.chunked || c->req.body > HTTP_MAX_BODY) { /* cannot skip */
+        respond_error(c, c->req.chunked ? 501 : 413, true);
+        return;
+    }
+    if (st)
+        respond_error(c, st, last || st == 400);
+    else
+        serve(c, last);
+    if (c->req.body > 0 && !c->closing) {
+        c->state = BODY;
+        ac_chat_set_terminator_count(&c->chat, c->req.body);
+    }
+}
+
+static void found(ac_chat *ch)
+{
+    conn *c = AC_CONTAINER_OF(ch, conn, chat);
+    size_t len = c->in_len;
+    int st;
+
+    c->in_len = 0;
+    if (c->closing)
+        return;
+    if (c->state == BODY) {
+        c->state = LINE;
+        ac_chat_set_terminator(ch, "\n", 1);
+    } else {
+        if (len && c->in[len - 1] == '\r')
+            len--;
+        if (c->state == LINE) {
+            if (!len) /* empty lines before a request are allowed */
+                return;
+            memcpy(c->line, c->in, len);
+            c->line[len] = '\0';
+            c->status = http_request_line(&c->req, c->in, len);
+            c->head_bytes = 0;
+            c->state = HEAD;
+            ac_chat_set_max_line(ch, HTTP_MAX_HEADERS);
+            if (c->status == 400 || c->status == 505) {
+                respond_error(c, c->status, true); /* framing unknown */
+                return;
+            }
+        } else if (!len) {
+            ac_chat_set_max_line(ch, HTTP_MAX_LINE);
+            request(c);
+        } else {
+            c->head_bytes += len + 2;
+            st = c->head_bytes > HTTP_MAX_HEADERS ? 431
+                                                  : http_header(&c->req, c->in, len);
+            if (st == 431) {
+                respond_error(c, 431, true);
+                return;
+            }
+            if (st && (!c->status || c->status == 405))
+                c->status = st;
+        }
+    }
+    pause_reading(c);
+}
+
+static void collect(ac_chat *ch, const void *data, size_t len)
+{
+    conn *c = AC_CONTAINER_OF(ch, conn, chat);
+
+    if (c->paused)
+        append(&c->stash, &c->stash_len, &c->stash_cap, data, len);
+    else if (c->state != BODY && !c->closing &&
+             !append(&c->in, &c->in_len, &c->in_cap, data, len))
+        ac_handle_error(&ch->base, ENOMEM, "collect");
+}
+
+static void too_long(ac_chat *ch)
+{
+    conn *c = AC_CONTAINER_OF(ch, conn, chat);
+
+    c->in_len = 0;
+    if (!c->closing) {
+        if (c->state == LINE)
+            snprintf(c->line, sizeof(c->line), "-");
+        respond_error(c, c->state == LINE ? 414 : 431, true);
+    }
+}
+
+static void conn_read(ac_dispatcher *d)
+{
+    AC_CHAT_PARENT->handle_read(d);
+    if (!ac_closed(d) && http_cfg.idle_ms)
+        ac_timer_start(&CONN(d)->idle, (uint64_t)http_cfg.idle_ms, 0);
+}
+
+static bool conn_readable(ac_dispatcher *d)
+{
+    return !CONN(d)->paused; /* (pulled only while paused) */
+}
+
+static void idle_over(ac_timer *t)
+{
+    conn *c = AC_CONTAINER_OF(t, conn, idle);
+
+    if (c->queued) /* a response still flows: not idle */
+        ac_timer_start(t, (uint64_t)http_cfg.idle_ms, 0);
+    else
+        ac_close(&c->chat.base);
+}
+
+static void conn_destroy(ac_dispatcher *d)
+{
+    conn *c = CONN(d);
+
+    ac_timer_stop(&c->idle);
+    ac_defer_cancel(ac_dispatcher_get_map(d), &c->resume);
+    free(c->in);
+    free(c->stash);
+    free(c);
+}
+
+static const ac_chat_class conn_class = {
+    .base = {.name = "http_conn", .parent = AC_CHAT_PARENT,
+             .readable = conn_readable, .handle_read = conn_read,
+             .destroy = conn_destroy},
+    .collect_incoming_data = collect,
+    .found_terminator = found,
+    .line_too_long = too_long,
+};
+
+/* ---- the listener ---- */
+
+static void accepted(ac_dispatcher *d, int fd, const struct sockaddr *a,
+                     socklen_t alen)
+{
+    conn *c = calloc(1, sizeof(*c));
+    ac_map *map = ac_dispatcher_get_map(d);
+    char addr[AC_ADDRSTRLEN];
+    int r;
+
+    if (!c) {
+        close(fd);
+        return;
+    }
+    ac_chat_init(&c->chat, &conn_class, map);
+    ac_timer_init(&c->idle, map, idle_over, NULL);
+    ac_addr_string(a, alen, addr, sizeof(addr));
+    *strrchr(addr, ':') = '\0'; /* the host only, as logs show it */
+    snprintf(c->peer, sizeof(c->peer), "%s",
+             addr[0] == '[' ? addr + 1 : addr);
+    if (c->peer[0] && c->peer[strlen(c->peer) - 1] == ']')
+        c->peer[strlen(c->peer) - 1] = '\0';
+    if ((r = ac_set_socket(&c->chat.base, fd)) < 0) {
+        close(fd);
+        ac_close(&c->chat.base);
+        return;
+    }
+    ac_chat_set_terminator(&c->chat, "\n", 1);
+    ac_chat_set_max_line(&c->chat, HTTP_MAX_LINE);
+    if (http_cfg.idle_ms)
+        ac_timer_start(&c->idle, (uint64_t)http_cfg.idle_ms, 0);
+    if (http_cfg.tls && (r = ex_tls_start(http_cfg.tls, &c->chat.base, NULL)) < 0)
+        ac_close(&c->chat.base);
+}
+
+static const ac_dispatcher_class listener_class = {
+    .name = "http_server", .handle_accepted = accepted,
+};
+
+void http_listen(ac_dispatcher *server, ac_map *map, const char *host,
+                 long port, bool share_port)
+{
+    ex_listen_opts(server, &listener_class, map, host, port, share_port);
+}
