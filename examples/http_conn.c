@@ -184,15 +184,15 @@ static int open_beneath(const char *path)
 static int open_file(const char *path, bool dir, struct stat *st,
                      bool *index)
 {
-    char index[HTTP_MAX_LINE + 16];
+    char name[HTTP_MAX_LINE + 16];
     int fd = open_beneath(path);
 
     *index = false;
     if (fd >= 0 && fstat(fd, st) == 0 && S_ISDIR(st->st_mode)) {
         close(fd);
-        snprintf(index, sizeof(index), "%s%sindex.html", path,
+        snprintf(name, sizeof(name), "%s%sindex.html", path,
                  *path ? "/" : "");
-        fd = open_beneath(index);
+        fd = open_beneath(name);
         *index = true;
         if (fd >= 0 && fstat(fd, st) < 0) {
             close(fd);
