@@ -1,8 +1,8 @@
 #!/bin/sh
 # Build the libFuzzer targets with clang (-fsanitize=fuzzer,address,
 # undefined) and run each for SECONDS (default 60) from its seed corpus:
-# async_chat's parser, HTTP responses, and a TLS server fed hostile
-# handshake bytes.
+# async_chat's parser, HTTP responses, http_server's request parser, and a
+# TLS server fed hostile handshake bytes.
 # Any crash, sanitizer report or invariant failure fails the run; the input
 # is left in build-fuzz/ and belongs in tests/fuzz/regress_* afterwards.
 #   tests/fuzz/run.sh [SECONDS]
@@ -19,9 +19,11 @@ clang $flags -o "$out/fuzz_chat" tests/fuzz/fuzz_chat.c $core
 # shellcheck disable=SC2086
 clang $flags -o "$out/fuzz_http" tests/fuzz/fuzz_http.c examples/http_response.c
 # shellcheck disable=SC2086
+clang $flags -o "$out/fuzz_httpd" tests/fuzz/fuzz_httpd.c examples/http_request.c
+# shellcheck disable=SC2086
 clang $flags -o "$out/fuzz_tls" tests/fuzz/fuzz_tls.c tests/tls/certs.c \
     src/tls/*.c $core -lssl -lcrypto -lpthread
-for t in chat http tls; do
+for t in chat http httpd tls; do
     mkdir -p "$out/corpus_$t"
     cp tests/fuzz/corpus_$t/* "$out/corpus_$t/"
     [ -d tests/fuzz/regress_$t ] && cp tests/fuzz/regress_$t/* "$out/corpus_$t/"
