@@ -1,0 +1,234 @@
+"""bench/run's bulk and http sections (imported by bench/run).
+
+bulk: one connection echoing 64 KB and 1 MB messages, ten connections
+echoing 1 MB, through bench/loadgen: MB/s (each direction) and the
+server's CPU per MB, our echo_server on native epoll and every --loop
+against the hand-written epoll server and each loop's native server.
+
+http: http_server against nginx (Debian's nginx-light: one worker process,
+sendfile on, access_log off), both pinned to CPU 0, wrk on CPU 1: a 1 KB
+file over 100 keep-alive connections (requests/s and server CPU per
+request) and a 100 MB file over one connection (MB/s)."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+BULK = [(1, 65536), (1, 1 << 20), (10, 1 << 20)]
+OURS = ["asyncore epoll", "asyncore glib", "asyncore uv", "asyncore event",
+        "asyncore qt", "asyncore sdevent", "asyncore ev"]
+LIMIT = "raw epoll (limit)"
+
+
+def run_bulk(b):
+    """b: bench/run's helpers (servers, start, stop, load, log, duration)."""
+    results = {}
+    for name, cmd in b.servers():
+        if name.startswith("Python"):
+            continue  # seconds per round trip at 1 MB: not a peer here
+        for conns, size in BULK:
+            p, port = b.start(cmd)
+            r = b.load(port, conns, size, p.pid, duration=max(b.DURATION, 2))
+            crashed = p.poll() is not None
+            b.stop(p)
+            key = "%s|%d|%d" % (name, conns, size)
+            if r is None or crashed or r.get("errors", 0) > 0 or not r["round_trips"]:
+                results[key] = {"failed": True}
+                b.log("%-24s N=%-2d S=%-7d failed" % (name, conns, size))
+                continue
+            mb = r["MB_per_s"] / 2  # loadgen counts both directions
+            cpu = r.get("server_cpu_us_per_rt", float("nan")) / (size / 1e6)
+            results[key] = {"MB_per_s": mb, "cpu_us_per_MB": cpu}
+            b.log("%-24s N=%-2d S=%-7d %8.0f MB/s  %7.1f us CPU/MB"
+                  % (name, conns, size, mb, cpu))
+    return results
+
+
+def bulk_report(bulk, names):
+    L = ["## Bulk echo: large messages", "",
+         "MB/s of messages echoed (each direction), and the server's CPU "
+         "time per MB echoed (µs), by `bench/loadgen` (pipeline depth 1, "
+         "each message checked). TCP_NODELAY is on in every server: the "
+         "library sets it on every TCP channel (README, Differences from "
+         "Python).", "",
+         "| server | 1 × 64 KB | 1 × 1 MB | 10 × 1 MB | µs CPU/MB (1 × 1 MB) | vs raw epoll (MB/s, CPU/MB) |",
+         "|---|---|---|---|---|---|"]
+    base = bulk.get("%s|1|%d" % (LIMIT, 1 << 20), {})
+    for name in names:
+        cells = []
+        for conns, size in BULK:
+            r = bulk.get("%s|%d|%d" % (name, conns, size))
+            cells.append("—" if not r else "failed" if r.get("failed")
+                         else "%.0f MB/s" % r["MB_per_s"])
+        if all(c == "—" for c in cells):
+            continue
+        r = bulk.get("%s|1|%d" % (name, 1 << 20), {})
+        cpu = "%.0f" % r["cpu_us_per_MB"] if "cpu_us_per_MB" in r else "—"
+        vs = ("%.2f×, %.2f×" % (r["MB_per_s"] / base["MB_per_s"],
+                                r["cpu_us_per_MB"] / base["cpu_us_per_MB"])
+              if "MB_per_s" in r and "MB_per_s" in base else "—")
+        L.append("| %s | %s | %s | %s |" % (name, " | ".join(cells), cpu, vs))
+    return L + [""]
+
+
+def bulk_targets(bulk, line):
+    base = bulk.get("%s|1|%d" % (LIMIT, 1 << 20), {})
+    if "MB_per_s" not in base:
+        return
+    for name in OURS:
+        r = bulk.get("%s|1|%d" % (name, 1 << 20), {})
+        if "MB_per_s" in r:
+            line(r["MB_per_s"] >= 0.9 * base["MB_per_s"],
+                 "%s bulk (1 × 1 MB) ≥ 0.9× raw epoll's MB/s: %.2f×"
+                 % (name, r["MB_per_s"] / base["MB_per_s"]))
+            line(r["cpu_us_per_MB"] <= 1.1 * base["cpu_us_per_MB"],
+                 "%s bulk CPU/MB ≤ 1.1× raw epoll's: %.2f×"
+                 % (name, r["cpu_us_per_MB"] / base["cpu_us_per_MB"]))
+
+
+# ---- http ----
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def wrk(b, url, conns, secs):
+    cmd = b.pin(1, ["wrk", "-t1", "-c%d" % conns, "-d%ds" % secs, url])
+    out = subprocess.run(cmd, capture_output=True, text=True,
+                         timeout=secs + 60).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    tr = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors", out)
+    if not rps or errors:
+        return None
+    mult = {"B": 1e-6, "KB": 1e-3, "MB": 1, "GB": 1e3}[tr.group(2)]
+    return {"rps": float(rps.group(1)), "MB_per_s": float(tr.group(1)) * mult}
+
+
+NGINX_CONF = """worker_processes 1;
+daemon off;
+master_process off;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/error.log crit;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    keepalive_requests 1000000;
+    client_body_temp_path %(dir)s; proxy_temp_path %(dir)s;
+    fastcgi_temp_path %(dir)s; uwsgi_temp_path %(dir)s; scgi_temp_path %(dir)s;
+    types { application/octet-stream bin; }
+    server { listen 127.0.0.1:%(port)d; root %(root)s; }
+}
+"""
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run_http(b):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not shutil.which("wrk") or not os.path.exists(nginx):
+        b.log("http: needs wrk and nginx (Debian: wrk, nginx-light)")
+        return {}
+    top = tempfile.mkdtemp(prefix="ac-bench-http-")
+    root = os.path.join(top, "www")
+    os.mkdir(root)
+    with open(os.path.join(root, "1k.bin"), "wb") as f:
+        f.write(os.urandom(1024))
+    with open(os.path.join(root, "100m.bin"), "wb") as f:
+        for _ in range(100):
+            f.write(os.urandom(1 << 20))
+    secs = 3 if b.DURATION < 1.5 else 5
+    servers = [("asyncore http_server", None)] + [
+        ("asyncore http_server --loop %s" % l, l)
+        for l in ("glib", "uv", "event", "qt", "sdevent", "ev")] + [
+        ("nginx", "nginx")]
+    results = {}
+    try:
+        for name, loop in servers:
+            if loop == "nginx":
+                port = free_port()
+                conf = os.path.join(top, "nginx.conf")
+                with open(conf, "w") as f:
+                    f.write(NGINX_CONF % {"dir": top, "port": port,
+                                          "root": root})
+                p = subprocess.Popen(b.pin(0, [nginx, "-c", conf, "-p", top]),
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+                b.started.append(p)
+                time.sleep(0.5)
+            else:
+                cmd = [os.path.join(b.BUILD, "examples", "http_server"),
+                       "--root", root, "--port", "0", "--quiet"]
+                p, port = b.start(cmd + (["--loop", loop] if loop else []))
+            base = "http://127.0.0.1:%d/" % port
+            r = {}
+            for what, url, conns in (("small", "1k.bin", 100),
+                                     ("big", "100m.bin", 1)):
+                t0 = cpu_ticks(p.pid)
+                w = wrk(b, base + url, conns, secs)
+                ticks = cpu_ticks(p.pid) - t0
+                if w is None:
+                    r[what] = {"failed": True}
+                    continue
+                w["cpu_us_per_req"] = (ticks / os.sysconf("SC_CLK_TCK") * 1e6
+                                       / max(w["rps"] * secs, 1))
+                r[what] = w
+            b.stop(p)
+            results[name] = r
+            b.log("%-36s 1 KB: %8.0f req/s %6.1f us CPU/req   100 MB: %6.0f MB/s"
+                  % (name, r["small"].get("rps", 0),
+                     r["small"].get("cpu_us_per_req", 0),
+                     r["big"].get("MB_per_s", 0)))
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    return results
+
+
+def http_report(http):
+    if not http:
+        return []
+    ng = http.get("nginx", {})
+    L = ["## Static files: http_server against nginx", "",
+         "`wrk -t1` on CPU 1; each server alone on CPU 0: `http_server "
+         "--quiet` (sendfile for bodies over 16 KB, smaller ones read into "
+         "the header's send) and Debian's nginx-light (one worker process, "
+         "`sendfile on`, `access_log off`). A 1 KB file over 100 keep-alive "
+         "connections; a 100 MB file over one.", "",
+         "| server | 1 KB: requests/s | µs CPU / request | 100 MB: MB/s | vs nginx (req/s, MB/s) |",
+         "|---|---|---|---|---|"]
+    for name, r in http.items():
+        s, b = r.get("small", {}), r.get("big", {})
+        vs = "—"
+        if "rps" in s and "rps" in ng.get("small", {}) and "MB_per_s" in b \
+                and "MB_per_s" in ng.get("big", {}):
+            vs = "%.2f×, %.2f×" % (s["rps"] / ng["small"]["rps"],
+                                   b["MB_per_s"] / ng["big"]["MB_per_s"])
+        L.append("| %s | %s | %s | %s | %s |" % (
+            name, "%.0f" % s["rps"] if "rps" in s else "failed",
+            "%.1f" % s["cpu_us_per_req"] if "rps" in s else "—",
+            "%.0f" % b["MB_per_s"] if "MB_per_s" in b else "failed", vs))
+    return L + [""]
+
+
+def http_targets(http, line):
+    ng, us = http.get("nginx", {}), http.get("asyncore http_server", {})
+    if "rps" in ng.get("small", {}) and "rps" in us.get("small", {}):
+        line(us["small"]["rps"] >= ng["small"]["rps"],
+             "http_server ≥ 1.0× nginx's requests/s (1 KB, 100 connections): "
+             "%.2f×" % (us["small"]["rps"] / ng["small"]["rps"]))
+    if "MB_per_s" in ng.get("big", {}) and "MB_per_s" in us.get("big", {}):
+        line(us["big"]["MB_per_s"] >= 0.9 * ng["big"]["MB_per_s"],
+             "http_server ≥ 0.9× nginx's MB/s (100 MB, one connection): "
+             "%.2f×" % (us["big"]["MB_per_s"] / ng["big"]["MB_per_s"]))
