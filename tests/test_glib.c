@@ -1,7 +1,8 @@
 /* The GLib adapter: channels next to GLib sources on a real GMainContext,
- * both waiting modes, teardown orders, another thread's context, and no
- * wake-ups while idle. Every core test also runs on this adapter (the
- * "glib" and "glib-backend-fd" suites of the other files). */
+ * both waiting modes, destroying the source, another thread's context,
+ * callbacks in dispatch. Every core test also runs on this adapter (the
+ * "glib" and "glib-backend-fd" suites of the other files), and so does the
+ * host kit (idle channels, the map freed while attached, ...). */
 #include "helpers.h"
 
 #include <asyncore/glib.h>
@@ -192,60 +193,7 @@ static void test_destroy_source_with_open_channels(void)
 
 /* ---- the map freed while the source is attached ---- */
 
-static void test_free_map_while_attached(void)
-{
-    size_t m;
-
-    for (m = 0; m < 2; m++) {
-        fixture f = setup(modes[m]);
-        GMainContext *ctx = f.ctx;
-        ac_map *map = f.map;
-        GSource *s = f.s;
-        int sv[2];
-
-        paired(map, sv);
-        g_main_context_iteration(ctx, FALSE);
-        CU_ASSERT_EQUAL(ac_map_free(map), 0);
-        CU_ASSERT_PTR_NULL(ac_glib_source_map(s));
-        CU_ASSERT_FALSE(t_fd_open(sv[0])); /* the channel was closed */
-        run_for(ctx, 30); /* must not touch the freed map */
-        g_source_destroy(s);
-        g_source_unref(s);
-        close(sv[1]);
-        g_main_context_unref(ctx);
-    }
-}
-
 /* ---- an idle map does not wake the context ---- */
-
-static void test_idle_no_wakeups(void)
-{
-    size_t m;
-
-    for (m = 0; m < 2; m++) {
-        fixture f = setup(modes[m]);
-        GMainContext *ctx = f.ctx;
-        ac_map *map = f.map;
-        GSource *s = f.s;
-        tchan *c = tchan_new(map), *p = tchan_new(map);
-        int sv[2], sp[2];
-
-        t_socketpair(sv);
-        t_socketpair(sp);
-        CU_ASSERT_EQUAL(ac_set_interest(&c->d, AC_READ), 0);
-        CU_ASSERT_EQUAL(ac_set_socket(&c->d, sv[0]), 0);
-        CU_ASSERT_EQUAL(ac_set_socket(&p->d, sp[0]), 0); /* pulled, idle */
-        run_for(ctx, 500);
-        /* half a second idle: a handful of iterations, not thousands */
-        CU_ASSERT(ac_glib_source_iterations(s) <= 6);
-        CU_ASSERT_EQUAL(c->n_read + p->n_read, 0);
-        ac_close(&c->d);
-        ac_close(&p->d);
-        close(sv[1]);
-        close(sp[1]);
-        done(&f);
-    }
-}
 
 /* ---- a thread-default context in another thread ---- */
 
@@ -409,8 +357,6 @@ static CU_TestInfo tests[] = {
     {"thousand_channels", test_thousand_channels},
     {"destroy_source_with_open_channels",
      test_destroy_source_with_open_channels},
-    {"free_map_while_attached", test_free_map_while_attached},
-    {"idle_no_wakeups", test_idle_no_wakeups},
     {"other_thread_context", test_other_thread_context},
     {"idle_helper", test_idle_helper},
     {"errors", test_errors},

@@ -1,6 +1,7 @@
 /* The libuv adapter: channels next to native libuv handles in one loop,
  * the hazards from libuv's tracker, detach, and loop lifetime. Every core
- * test also runs on this adapter (the "uv" suites of the other files). */
+ * test also runs on this adapter (the "uv" suites of the other files), and
+ * so does the host kit (idle channels, the map freed while attached...). */
 #include "helpers.h"
 
 #include <asyncore/uv.h>
@@ -226,29 +227,6 @@ static void test_dup_outlives_channel(void)
 
 /* ---- an idle map does not wake the loop ---- */
 
-static void test_idle_no_wakeups(void)
-{
-    ac_map *map = setup();
-    tchan *t = tchan_new(map);
-    uv_timer_t timer;
-    int sv[2];
-
-    t_socketpair(sv);
-    CU_ASSERT_EQUAL(ac_set_interest(&t->d, AC_READ), 0);
-    CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
-    uv_timer_init(&loop, &timer);
-    uv_timer_start(&timer, stop_loop, 300, 0);
-    uv_run(&loop, UV_RUN_ONCE); /* until the timer: nothing else happens */
-    while (uv_loop_alive(&loop) && ac_uv_iterations(att) < 100 &&
-           uv_is_active((uv_handle_t *)&timer))
-        uv_run(&loop, UV_RUN_ONCE);
-    CU_ASSERT(ac_uv_iterations(att) <= 3);
-    CU_ASSERT_EQUAL(t->n_read, 0);
-    ac_close(&t->d);
-    close(sv[1]);
-    teardown(map);
-}
-
 /* ---- detach with open channels; the map's backend takes over ---- */
 
 static void test_detach_with_open_channels(void)
@@ -278,22 +256,6 @@ static void test_detach_with_open_channels(void)
 
 /* ---- the map freed while attached; channels closed after the host is
  * gone (C-74) ---- */
-
-static void test_free_map_while_attached(void)
-{
-    ac_map *map = setup();
-    int sv[2];
-    tchan *t = tchan_new(map);
-
-    t_socketpair(sv);
-    CU_ASSERT_EQUAL(ac_set_socket(&t->d, sv[0]), 0);
-    uv_run(&loop, UV_RUN_NOWAIT);
-    CU_ASSERT_EQUAL(ac_map_free(map), 0); /* closes t, unwatches */
-    CU_ASSERT_PTR_NULL(ac_uv_map(att));
-    uv_run(&loop, UV_RUN_NOWAIT); /* nothing may touch the freed map */
-    close(sv[1]);
-    teardown(NULL);
-}
 
 /* ---- a bad descriptor is an error for the channel, never an abort ---- */
 
@@ -335,9 +297,7 @@ static CU_TestInfo tests[] = {
     {"native_handles_alongside", test_native_handles_alongside},
     {"thousand_channels", test_thousand_channels},
     {"dup_outlives_channel", test_dup_outlives_channel},
-    {"idle_no_wakeups", test_idle_no_wakeups},
     {"detach_with_open_channels", test_detach_with_open_channels},
-    {"free_map_while_attached", test_free_map_while_attached},
     {"bad_fd", test_bad_fd},
     {"attach_errors", test_attach_errors},
     CU_TEST_INFO_NULL,
