@@ -36,13 +36,8 @@ extern "C" {
 #endif
 /// @endcond
 
-/** The library's version, as meson's project version (ac_version()). */
-#define AC_VERSION_MAJOR 0
-#define AC_VERSION_MINOR 2 /**< see AC_VERSION_MAJOR */
-#define AC_VERSION_PATCH 0 /**< see AC_VERSION_MAJOR */
-/** The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH. */
-#define AC_VERSION_NUMBER \
-    (AC_VERSION_MAJOR * 10000 + AC_VERSION_MINOR * 100 + AC_VERSION_PATCH)
+/* AC_VERSION_MAJOR, _MINOR, _PATCH and _NUMBER */
+#include <asyncore/version.h>
 
 /**
  * Event bits. They have the values of poll(2)'s POLLIN... on Linux (and of
