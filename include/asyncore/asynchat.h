@@ -150,8 +150,10 @@ AC_EXTERN ac_term_kind ac_chat_get_terminator(const ac_chat *c,
  * returns. So a line and its "\n" leave in one segment, which also keeps
  * Nagle's algorithm and delayed ACKs from adding 40 ms round trips. Large
  * pushes go straight from `data` when nothing is queued. 0, -ENOMEM
- * (nothing queued), -EBADF on a closed channel, or the negative errno of a
- * failed send (reported to the channel, which may then be closed). */
+ * (nothing queued; if the socket had already taken a first part of a large
+ * push, the channel is failed with handle_error(ENOMEM, "send"): the rest
+ * can never follow), -EBADF on a closed channel, or the negative errno of
+ * a failed send (reported to the channel, which may then be closed). */
 AC_EXTERN int ac_chat_push(ac_chat *c, const void *data, size_t len);
 /** Queue a producer (the chat owns it from now on: its free runs even when
  * this fails). */

@@ -587,8 +587,10 @@ AC_EXTERN int ac_with_send_init(ac_dispatcher_with_send *w,
                                 const ac_dispatcher_class *klass, ac_map *map);
 
 /** Queue `len` bytes (copied) and try to send at once. 0, or -ENOMEM
- * (nothing queued), -EBADF on a closed channel, or the negative errno of a
- * failed send (reported to the channel as ac_send() does). */
+ * (nothing queued; if the socket had already taken a first part, the rest
+ * can never follow and the channel is failed with handle_error(ENOMEM,
+ * "send")), -EBADF on a closed channel, or the negative errno of a failed
+ * send (reported to the channel as ac_send() does). */
 AC_EXTERN int ac_with_send(ac_dispatcher_with_send *w, const void *buf,
                            size_t len);
 

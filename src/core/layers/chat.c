@@ -256,6 +256,8 @@ int ac_chat_push(ac_chat *c, const void *data, size_t len)
     r = len ? push_bytes(c, p, len) : 0;
     if (r == 0)
         schedule(c);
+    else if (p != data) /* a first part is out, the rest cannot follow */
+        ac_handle_error(&c->base, -r, "send");
     ac__leave(map); /* outside handlers, the send happens here */
     return r;
 }

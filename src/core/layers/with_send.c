@@ -84,6 +84,7 @@ int ac_with_send(ac_dispatcher_with_send *w, const void *buf, size_t len)
 {
     const char *p = buf;
     ssize_t n;
+    bool sent = false;
 
     if (!w || (!buf && len))
         return -EINVAL;
@@ -99,12 +100,18 @@ int ac_with_send(ac_dispatcher_with_send *w, const void *buf, size_t len)
             return (int)n;
         p += n;
         len -= (size_t)n;
+        sent = n > 0;
         if (len == 0)
             return 0;
     }
     if (ac__buf_append(&w->out, &w->out_off, &w->out_len, &w->out_cap, p,
-                       len) < 0)
+                       len) < 0) {
+        /* a first part is out and the rest can never follow: the stream
+         * has a gap, so the channel cannot go on */
+        if (sent)
+            ac_handle_error(&w->base, ENOMEM, "send");
         return -ENOMEM;
+    }
     if (ac_connected(&w->base))
         return ac_with_send_flush(w);
     sync_interest(w);
