@@ -33,9 +33,11 @@ for f in "$out"/*.deb; do
         "$(stat -c %s "$f")" "$(dpkg-deb -f "$f" Installed-Size)"
 done
 echo "== lintian"
-lintian --fail-on error --no-tag-display-limit "$out"/*.changes
+lintian --fail-on error --tag-display-limit 0 "$out"/*.changes
 if [ "${1:-}" = --install ]; then
+    pkgs=$(for f in "$out"/*.deb; do dpkg-deb -f "$f" Package; done)
     apt-get install -y -qq "$out"/*.deb >/dev/null
-    trap 'apt-get purge -y -qq libasyncore1 asyncore-examples libasyncore-doc >/dev/null 2>&1 || true' EXIT
+    # shellcheck disable=SC2086
+    trap 'apt-get purge -y -qq $pkgs >/dev/null 2>&1 || true' EXIT
     sh tests/consumers/installed.sh
 fi

@@ -26,7 +26,7 @@ c++ -std=c++17 -Wall -Wextra -Werror -o cxx_ev "$here/ev_header.cpp" \
 ./cxx_ev
 
 echo "== CMake"
-mkdir cmake && cp "$here/cmake/CMakeLists.txt" main.c roundtrip.h cmake/
+mkdir cmake && cp "$here/cmake/CMakeLists.txt" "$here/cmake/main.c" roundtrip.h cmake/
 sed -i 's|${CMAKE_CURRENT_SOURCE_DIR}/..|${CMAKE_CURRENT_SOURCE_DIR}|' \
     cmake/CMakeLists.txt
 cmake -S cmake -B cmake/build -DCMAKE_C_FLAGS="-Wall -Werror" >/dev/null
