@@ -12,8 +12,9 @@
  * readiness is pending); an ev_check watcher runs what came due
  * (ac_map_run_due()) after every wait. Readiness comes from an ev_io per
  * channel (PER_FD: started when the channel wants something, stopped when
- * it no longer does or before its descriptor closes) or from one ev_io on
- * the map's epoll descriptor (BACKEND_FD, the default on epoll maps). So
+ * it no longer does or before its descriptor closes; the default, as
+ * libev's own epoll serves idle channels at no cost) or from one ev_io on
+ * the map's epoll descriptor (BACKEND_FD). So
  * handlers, timers and calls run in the iteration whose wait they ended,
  * and `while (!done) ev_run(loop, EVRUN_ONCE);` returns once any of them
  * sets `done`.
@@ -41,7 +42,8 @@ typedef struct ac_ev ac_ev;
 
 /** How the adapter waits for the map's channels. */
 typedef enum {
-    AC_EV_AUTO = 0,   /**< BACKEND_FD on epoll maps, else PER_FD */
+    AC_EV_AUTO = 0,   /**< PER_FD (libev's own epoll costs less than
+                           an epoll inside it: bench/results.md) */
     AC_EV_PER_FD,     /**< one ev_io per channel */
     AC_EV_BACKEND_FD  /**< one ev_io on the map's epoll fd */
 } ac_ev_mode;

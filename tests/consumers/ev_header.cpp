@@ -11,7 +11,7 @@ int main()
     ac_map *map = ac_map_new(AC_BACKEND_DEFAULT);
     ac_ev *a = ac_ev_attach(map, loop, AC_EV_AUTO);
 
-    if (!a || ac_ev_get_mode(a) != AC_EV_BACKEND_FD || ac_ev_map(a) != map)
+    if (!a || ac_ev_get_mode(a) != AC_EV_PER_FD || ac_ev_map(a) != map)
         return 1;
     ev_run(loop, EVRUN_NOWAIT);
     if (ac_ev_detach(a) != 0 || ac_map_free(map) != 0)

@@ -187,8 +187,8 @@ ac_ev *ac_ev_attach(ac_map *map, struct ev_loop *loop, ac_ev_mode mode)
         errno = EINVAL;
         return NULL;
     }
-    if (mode == AC_EV_AUTO)
-        mode = efd >= 0 ? AC_EV_BACKEND_FD : AC_EV_PER_FD;
+    if (mode == AC_EV_AUTO) /* libev's own epoll is as good as the map's */
+        mode = AC_EV_PER_FD;
     if (mode == AC_EV_BACKEND_FD && efd < 0) {
         errno = EOPNOTSUPP;
         return NULL;
