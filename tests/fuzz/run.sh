@@ -10,9 +10,14 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 out=build-fuzz
-mkdir -p "$out"
+mkdir -p "$out/include/asyncore"
+# asyncore/version.h, as meson makes it from project()'s version
+ver=$(sed -n "s/^  version : '\([0-9.]*\)',/\1/p" meson.build)
+sed -e "s/@MAJOR@/${ver%%.*}/" -e "s/@PATCH@/${ver##*.}/" \
+    -e "s/@MINOR@/$(echo "$ver" | cut -d. -f2)/" \
+    include/asyncore/version.h.in >"$out/include/asyncore/version.h"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-       -D_GNU_SOURCE -Iinclude"
+       -D_GNU_SOURCE -Iinclude -I$out/include"
 core=$(ls src/core/*.c src/core/layers/*.c)
 # shellcheck disable=SC2086
 clang $flags -o "$out/fuzz_chat" tests/fuzz/fuzz_chat.c $core
