@@ -14,14 +14,15 @@
  * `while (!done) event_base_loop(base, EVLOOP_ONCE);` returns once a
  * handler, a timer or a call sets `done`.
  *
- * What having no "before sleeping" step costs: a change made outside the
- * adapter's callbacks (a channel created or a timer started from main()
- * or from another libevent callback, a pulled readable()/writable()
- * answer changed there) is applied by a zero-delay callback of its own,
- * which is an EVLOOP_ONCE iteration by itself. Call ac_event_refresh()
- * after such changes to apply them at once. Declared interest
- * (ac_set_interest) and everything done from the map's handlers have no
- * such delay.
+ * A channel added or a timer started outside the adapter's callbacks
+ * (from main(), or from another libevent callback) reaches the adapter
+ * through the map's wake hook: a zero-delay event refreshes the map, and
+ * libevent marks it internal, so it does not end an EVLOOP_ONCE iteration
+ * by itself: the iteration goes on to wait for the new deadline or
+ * channel. What the map cannot hear is a pulled readable()/writable()
+ * answer changed outside its handlers (by main() or another libevent
+ * callback): call ac_event_refresh() after such a change, or use declared
+ * interest (ac_set_interest), which has no such delay.
  *
  * event_base_dispatch() returns once nothing is pending; the adapter's
  * events count as pending only while the map is alive (ac_map_alive()), as

@@ -3,6 +3,7 @@
  * "kick" event for the refreshes libevent has no hook for (event.h). */
 #include <asyncore/event.h>
 #include <errno.h>
+#include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -97,8 +98,9 @@ static void refresh(ac_event *a)
     arm(a);
 }
 
-/* The deadline ended the wait, or a refresh was asked for: run what is
- * due in this callback (the step it woke), then refresh. */
+/* The deadline ended the wait: run what is due in this callback (the step
+ * it woke), then refresh. Something due at once (pending readiness) gets
+ * the deadline at 0, so it too runs in a callback EVLOOP_ONCE counts. */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     ac_event *a = arg;
@@ -108,6 +110,15 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     if (a->map && ac_map_run_due(a->map) == -EBUSY)
         return; /* a nested loop inside one of the map's handlers */
     refresh(a);
+}
+
+/* A refresh asked for outside our callbacks (a channel or timer made from
+ * main()): the map's work before the wait, never a handler. */
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    refresh(arg);
 }
 
 static void on_io(evutil_socket_t fd, short what, void *arg)
@@ -264,7 +275,13 @@ ac_event *ac_event_attach(ac_map *map, struct event_base *base,
     a->mode = mode;
     a->probe_fd = -1;
     a->deadline = evtimer_new(base, on_timer, a);
-    a->kick = event_new(base, -1, 0, on_timer, a);
+    a->kick = event_new(base, -1, 0, on_kick, a);
+    /* The kick is the "before the wait" phase libevent 2.1 lacks: marked
+     * internal (as libevent marks its own signal and notify events), it
+     * does not end an EVLOOP_ONCE iteration, so the iteration goes on to
+     * wait for what the refresh armed and returns after running it. */
+    if (a->kick)
+        a->kick->ev_evcallback.evcb_flags |= EVLIST_INTERNAL;
     if (mode == AC_EVENT_BACKEND_FD)
         a->backend = event_new(base, efd, EV_READ | EV_PERSIST, on_backend, a);
     else
