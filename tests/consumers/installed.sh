@@ -48,4 +48,12 @@ meson compile -C proj/build >/dev/null
 echo "== the examples package"
 echo_server --help | head -n 1
 http_server --help | head -n 1
+# every program has its man page, and the page says what --help says
+for prog in echo_server echo_client chat_server http_server http_client; do
+    page=$(find /usr/share/man/man1 -name "$prog.1*" | head -n 1)
+    [ -n "$page" ] || { echo "no man page for $prog"; exit 1; }
+    zcat -f "$page" | grep -q '^\.SH SYNOPSIS' ||
+        { echo "$page: no SYNOPSIS"; exit 1; }
+done
+echo "man pages: installed"
 echo "installed packages: C, C++17, CMake and meson consumers all ran"

@@ -46,9 +46,11 @@ LD_LIBRARY_PATH="$libdir" "$root/kit" step/until-timer >/dev/null ||
     { echo "the installed host kit failed against the poll() adapter"; exit 1; }
 # The examples are installed (option install_examples, default true).
 if [ -x "$build/examples/echo_server" ]; then
-    for ex in echo_server echo_client http_client chat_server; do
+    for ex in echo_server echo_client http_client chat_server http_server; do
         find "$root" -path "*/bin/$ex" | grep -q . ||
             { echo "example $ex not installed"; exit 1; }
+        find "$root" -path "*/man1/$ex.1" | grep -q . ||
+            { echo "example $ex has no man page"; exit 1; }
     done
 fi
 # Nothing unprefixed leaks from the shared libraries (STYLE.md).
