@@ -14,6 +14,7 @@ loop (bench/peers/sendfile_serve)."""
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -62,9 +63,9 @@ def bulk_once(b, cmd, conns, size):
 def target_row_in_turns(b, results, rounds=3):
     """The row the targets read (1 × 1 MB), again for our servers, the
     raw epoll one and each loop's native server, round after round through
-    all of them, the median of
-    each: one run each, minutes apart, moved a server's CPU/MB ratio by
-    a third between two full runs on this machine (0.89× and 1.23×)."""
+    all of them, the median of each: one run each, minutes apart, moved a
+    server's CPU/MB ratio by a third between two full runs on this machine
+    (0.89× and 1.23×)."""
     cmds = dict(b.servers())
     names = [n for n in OURS + [LIMIT] + list(NATIVE.values()) if n in cmds]
     runs = {n: [] for n in names}
@@ -78,7 +79,7 @@ def target_row_in_turns(b, results, rounds=3):
         if len(rs) < rounds:
             results[key] = {"failed": True}
             continue
-        med = {k: sorted(r[k] for r in rs)[rounds // 2]
+        med = {k: statistics.median_low(r[k] for r in rs)
                for k in ("MB_per_s", "cpu_us_per_MB")}
         med["runs"] = rs
         results[key] = med
@@ -249,7 +250,7 @@ def big_in_turns(b, results, nginx, top, root, secs, rounds=5):
         b.stop(p)
     for r, mbs in ((ours, runs[0]), (ng, runs[1])):
         if len(mbs) == rounds:
-            r["big"] = {"MB_per_s": sorted(mbs)[rounds // 2], "runs": mbs}
+            r["big"] = {"MB_per_s": statistics.median_low(mbs), "runs": mbs}
     b.log("100 MB in turns: http_server %s, nginx %s MB/s"
           % (runs[0], runs[1]))
 
