@@ -48,7 +48,7 @@ meson compile -C proj/build >/dev/null
 echo "== the examples package"
 echo_server --help | head -n 1
 http_server --help | head -n 1
-# every program has its man page, and the page says what --help says
+# every program has its man page (made from its --help), with a SYNOPSIS
 for prog in echo_server echo_client chat_server http_server http_client; do
     page=$(find /usr/share/man/man1 -name "$prog.1*" | head -n 1)
     [ -n "$page" ] || { echo "no man page for $prog"; exit 1; }
