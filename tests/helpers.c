@@ -423,9 +423,16 @@ static void uv_done(void)
 
 void t_map_done(ac_map *map)
 {
+    int i;
+
     CU_ASSERT_EQUAL(ac_map_count(map), 0);
     CU_ASSERT_EQUAL(ac_map_free(map), 0);
     hosts_done();
+    /* a lookup cancelled while a resolver thread was asking the DNS
+     * server still holds that query's socket until its answer or timeout
+     * comes: give it time, a leaked descriptor stays leaked */
+    for (i = 0; i < 200 && t_open_fds() > fds_at_start; i++)
+        usleep(10000);
     CU_ASSERT_EQUAL(t_open_fds(), fds_at_start);
     if (t_current == T_HOST) {
         CU_ASSERT_EQUAL(host.n, 0);

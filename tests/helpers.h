@@ -100,7 +100,7 @@ struct tchan {
     ac_dispatcher d;
     int n_read, n_write, n_expt, n_connect, n_accepted, n_close, n_error;
     int err;
-    char where[16];
+    char where[512];
     bool want_read, want_write; /* predicate answers (pulled mode) */
     bool keep_memory;           /* destroy does not free: the test does */
     bool flag;

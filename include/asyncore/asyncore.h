@@ -282,11 +282,11 @@ AC_EXTERN void ac_loop_stop(ac_map *map);
  *      deadline timer, or after the descriptors.
  * Whatever ended the sleep then runs in the iteration it ended, so a
  * program stepping the host (`while (!done) step();`) never sleeps with
- * work already taken on. The map has one channel of its own, the wake-up
- * of ac_map_call()
- * (an eventfd read with AC_IN): hosts watch it like the others; it does
- * not count in ac_map_count(), ac_map_get() does not return it, and it
- * does not keep a loop alive (ac_map_alive() does).
+ * work already taken on. The map has channels of its own: the wake-up
+ * of ac_map_call() (an eventfd read with AC_IN, joined first) and the
+ * connection attempts of ac_connect_host(). Hosts watch them like the
+ * others; they do not count in ac_map_count(), ac_map_get() does not
+ * return them, and they do not keep a loop alive (ac_map_alive() does).
  */
 typedef struct ac_hooks {
     /** A channel joined or its interest changed (see above). */
@@ -544,8 +544,13 @@ AC_EXTERN const char *ac_repr(const ac_dispatcher *d, char *buf, size_t size);
 /* ------------------------------------------------------------------ */
 
 /** Resolve `host` (name or numeric; NULL or "" = any address of `family`,
- * or loopback if `passive` is false) and numeric `port` with getaddrinfo
- * (which may block). `family` AF_UNSPEC takes the first result. */
+ * or loopback if `passive` is false) and numeric `port` with getaddrinfo.
+ * This call BLOCKS for as long as the system's resolver takes (seconds
+ * for a slow or silent nameserver): use it before a loop runs, for
+ * instance for the address a server binds, and ac_connect_host() to
+ * connect by name from a running loop. `family` AF_UNSPEC takes the
+ * first result. A name that cannot be resolved returns a negative
+ * AC_EAI_* code (see ac_connect_host()); -EINVAL, -EAFNOSUPPORT. */
 AC_EXTERN int ac_resolve(const char *host, int port, int family, bool passive,
                          struct sockaddr_storage *addr, socklen_t *addrlen);
 
@@ -559,6 +564,91 @@ AC_EXTERN int ac_addr_port(const struct sockaddr *addr);
 
 /** Room for any ac_addr_string() result. */
 #define AC_ADDRSTRLEN 128
+
+/* ------------------------------------------------------------------ */
+/* Connecting by name                                                 */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Name resolution errors. They are not errno values: they lie above
+ * errno's range, reach handle_error() as `err` (positive) and come back
+ * from ac_resolve() negative; ac_strerror() gives their text.
+ */
+enum {
+    AC_EAI_NONAME = 3001, /**< "name not found" (NXDOMAIN, not in hosts) */
+    AC_EAI_AGAIN,         /**< "temporary failure in name resolution" */
+    AC_EAI_FAIL,          /**< "name server failure" */
+    AC_EAI_NODATA,        /**< "no address for the name" (of that family) */
+    AC_EAI_OTHER          /**< "name resolution failed" */
+};
+
+/** How ac_connect_host() connects. Zero-initialise: every 0 means the
+ * default. */
+typedef struct ac_connect_opts {
+    /** AF_UNSPEC (0: both families), AF_INET or AF_INET6. */
+    int family;
+    /** Milliseconds for the whole connect, lookups included; 0: 30,000;
+     * -1: no limit. */
+    int timeout_ms;
+    /** RFC 8305's "Connection Attempt Delay": the next address is tried
+     * this long after the previous attempt began, or at once when it
+     * fails; 0: 250. */
+    int attempt_delay_ms;
+    /** RFC 8305's "Resolution Delay": how long to wait for the IPv6
+     * answer when the IPv4 one came first; 0: 50. */
+    int resolution_delay_ms;
+} ac_connect_opts;
+
+/**
+ * Connect channel `d` to `host` (a name or an IPv4/IPv6 literal) on
+ * `port`, without ever blocking the map's thread (Happy Eyeballs v2,
+ * RFC 8305):
+ *
+ * - the IPv6 (AAAA) and IPv4 (A) lookups run at once, with getaddrinfo
+ *   on the library's worker threads, so /etc/hosts, nsswitch and the
+ *   system's resolver options apply; a literal needs no lookup;
+ * - the first attempt starts on the first answer (IPv6 first; an IPv4
+ *   answer waits up to `resolution_delay_ms` for the IPv6 one), then the
+ *   families alternate, the next address every `attempt_delay_ms` or at
+ *   once when an attempt fails; addresses that arrive late join in;
+ * - the first connection to complete wins: the others are closed unseen,
+ *   and the channel gets the winner's socket (a new descriptor: the one
+ *   ac_fileno() showed meanwhile was a placeholder) and handle_connect;
+ * - or, when every address failed, the lookups found none, or
+ *   `timeout_ms` passed: one handle_error(d, err, where), where `where`
+ *   says what was tried, e.g. "resolve nosuch.test" with err
+ *   AC_EAI_NONAME, or "connect localhost:8080 (tried [::1]:8080:
+ *   Connection refused; 127.0.0.1:8080: Connection refused)" with the
+ *   last attempt's errno (ETIMEDOUT for the timeout). The channel then
+ *   has no descriptor and is in no map, as before this call: the base
+ *   behaviour closes it; a handler may also call ac_connect_host() again.
+ *
+ * `d` must be initialised and have no socket yet (no ac_create_socket()):
+ * the family is not known before the answers. Until the connection is
+ * made the channel is connecting (ac_connecting()), counts in the map and
+ * keeps the loop alive, takes pushes (with_send, async_chat) and a TLS
+ * layer (ac_tls_start(), which then verifies and sends `host` as SNI);
+ * socket calls on it (ac_set_nodelay, ac_bind, ac_getpeername) fail
+ * with -ENOTSOCK until handle_connect. ac_close() at any moment cancels
+ * what is in flight: no handler runs afterwards, nothing leaks. So does
+ * ac_map_free().
+ *
+ * Handlers never run inside this call. Returns 0, or: -EINVAL (NULL or
+ * empty host, port not in 1..65535, bad options), -EAFNOSUPPORT (family),
+ * -ENAMETOOLONG (host of 1,024 bytes or more), -EISCONN (the channel has
+ * a socket), -EBADF (closed), -ENOMEM, -EMFILE. May be called from a
+ * handler, and from handle_error of a failed connect by name.
+ *
+ * Lookups run on a pool of at most 64 threads that grows with demand and
+ * shrinks after 5 s idle: a lookup never waits for another unless 64 are
+ * stuck at once.
+ */
+AC_EXTERN int ac_connect_host(ac_dispatcher *d, const char *host, int port,
+                              const ac_connect_opts *opts);
+
+/** The host name given to ac_connect_host(): while the connect is under
+ * way and during its handle_connect; NULL otherwise. */
+AC_EXTERN const char *ac_connect_host_name(const ac_dispatcher *d);
 
 /* ------------------------------------------------------------------ */
 /* dispatcher_with_send                                               */

@@ -28,11 +28,8 @@ int ac_resolve(const char *host, int port, int family, bool passive,
     if (host && !*host)
         host = NULL;
     r = getaddrinfo(host, service, &hints, &res);
-    if (r != 0) {
-        if (r == EAI_SYSTEM)
-            return -errno;
-        return r == EAI_MEMORY ? -ENOMEM : -EHOSTUNREACH;
-    }
+    if (r != 0)
+        return -ac__gai_error(r, errno);
     memcpy(addr, res->ai_addr, res->ai_addrlen);
     *addrlen = res->ai_addrlen;
     freeaddrinfo(res);

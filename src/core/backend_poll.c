@@ -51,7 +51,8 @@ static int poll_modify(ac_map *map, ac_dispatcher *d, unsigned old,
         /* Move the last entry into the hole. */
         struct pollfd *last = &st->pfds[--st->n];
         if ((size_t)d->slot != st->n) {
-            ac_dispatcher *moved = ac_map_get(map, last->fd);
+            /* by the table: ac_map_get() hides internal channels */
+            ac_dispatcher *moved = map->fds[last->fd];
             st->pfds[d->slot] = *last;
             if (moved)
                 moved->slot = d->slot;

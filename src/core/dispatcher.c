@@ -300,6 +300,8 @@ int ac_close(ac_dispatcher *d)
         return -EBADF;
     map = d->map;
     ac__enter(map);
+    if (AC__FLAG(d, AC__F_NAMED))
+        ac__connect_cancel(d); /* lookups and attempts in flight */
     /* The host and the backend forget the fd before it is closed, so a new
      * descriptor with the same number starts clean. */
     ac__map_remove(map, d);
@@ -426,9 +428,18 @@ const char *ac_repr(const ac_dispatcher *d, char *buf, size_t size)
 const char *ac_strerror(int err)
 {
     static __thread char buf[128];
+    static const char *const eai[] = {
+        "name not found",
+        "temporary failure in name resolution",
+        "name server failure",
+        "no address for the name",
+        "name resolution failed",
+    };
 
     if (err < 0)
         err = -err;
+    if (err >= AC_EAI_NONAME && err <= AC_EAI_OTHER)
+        return eai[err - AC_EAI_NONAME];
     return strerror_r(err, buf, sizeof(buf));
 }
 

@@ -27,6 +27,7 @@ enum {
     AC__F_LISTED = 1u << 12,  /* in map->pending */
     AC__F_INTERNAL = 1u << 13, /* the map's own (call wake-up): not counted */
     AC__F_REWATCH = 1u << 14, /* the refresh's watch failed: tell after the wait */
+    AC__F_NAMED = 1u << 15,   /* connecting by name: addr holds the state */
     /* "unhandled X event" already logged: one bit per kind (6) */
     AC__F_WARNED_SHIFT = 16,
     /* ac_set_layer_interest: the channel's events a layer holds back, and
@@ -110,6 +111,9 @@ struct ac_map {
     ac__call *running;        /* the batch being run, and its room */
     size_t running_cap;
 
+    /* connecting by name: the connect whose handle_connect runs */
+    struct ac__connect *connected;
+
     char *scratch; /* shared read buffer, see ac__scratch_get */
     size_t scratch_cap;
     bool scratch_busy;
@@ -164,6 +168,29 @@ AC__HIDDEN int ac__calls_open(ac_map *map);
 AC__HIDDEN void ac__calls_close(ac_map *map);
 AC__HIDDEN void ac__starve(ac_dispatcher *d);
 AC__HIDDEN void ac__unstarve(ac_map *map);
+
+/* resolver.c: getaddrinfo on worker threads. `done` runs in the map's
+ * thread (an ac_map_call) unless cancelled; `l` is freed after it. */
+typedef struct ac__lookup {
+    struct ac__lookup *next;
+    ac_map *map;                  /* referenced until the answer is in */
+    void *owner;                  /* map thread only; NULL: cancelled */
+    void (*done)(struct ac__lookup *l);
+    int cancelled;                /* atomic: a worker may skip the lookup */
+    int family;
+    int err;                      /* 0, or positive errno / AC_EAI_* */
+    struct addrinfo *res;
+    char host[];
+} ac__lookup;
+AC__HIDDEN ac__lookup *ac__lookup_start(ac_map *map, const char *host,
+                                        int family, void *owner,
+                                        void (*done)(ac__lookup *l));
+AC__HIDDEN void ac__lookup_cancel(ac__lookup *l);
+/* getaddrinfo's EAI_* as a positive errno or AC_EAI_* code. */
+AC__HIDDEN int ac__gai_error(int gai, int sys_errno);
+
+/* connect.c: connecting by name */
+AC__HIDDEN void ac__connect_cancel(ac_dispatcher *d);
 
 /* buffer.c */
 AC__HIDDEN int ac__buf_append(char **buf, size_t *off, size_t *len,

@@ -27,7 +27,8 @@ struct ac_event {
 typedef struct {
     ac_event *a;
     struct event *ev;
-    bool own; /* the map's call wake-up: pending only while the map lives */
+    bool own; /* the map's own channel (its call wake-up, a connect
+               * attempt): pending only while the map lives */
 } watch;
 
 static void set_live(ac_event *a, bool live)
@@ -207,7 +208,10 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
     } else {
         event_assign(w->ev, a->base, fd, what | EV_PERSIST, on_io, w);
     }
-    if (w->own)
+    /* the first of the map's own channels is its call wake-up; the others
+     * (connect attempts) live no longer than the channels that keep the
+     * map alive */
+    if (w->own && !a->wake_ev)
         a->wake_ev = w->ev;
     if ((!w->own || a->live) && event_add(w->ev, NULL) < 0)
         return errno ? -errno : -EIO;
@@ -223,7 +227,7 @@ static void on_unwatch(void *data, ac_dispatcher *d, int fd)
     if (!w)
         return;
     ac_set_host_data(d, NULL);
-    if (w->own)
+    if (w->own && a->wake_ev == w->ev)
         a->wake_ev = NULL;
     if (w->ev)
         event_free(w->ev);
