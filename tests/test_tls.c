@@ -198,12 +198,22 @@ static tp *tp_new(ac_map *map, tp **slot)
     return p;
 }
 
+/* Clients connect to "localhost" with ac_connect_host() instead. */
+static bool by_name;
+
 static tp *tp_client(ac_map *map, const struct sockaddr_storage *addr,
                      socklen_t len, ac_tls_ctx *ctx, const char *name,
                      tp **slot)
 {
     tp *p = tp_new(map, slot);
 
+    if (by_name) {
+        CU_ASSERT_EQUAL(ac_connect_host(&p->w.base, "localhost",
+                                        ac_addr_port((const void *)addr), NULL),
+                        0);
+        CU_ASSERT_EQUAL(ac_tls_start(&p->w.base, ctx, name), 0);
+        return p;
+    }
     CU_ASSERT_EQUAL_FATAL(ac_create_socket(&p->w.base, addr->ss_family,
                                            SOCK_STREAM), 0);
     CU_ASSERT_EQUAL(ac_connect(&p->w.base, (const struct sockaddr *)addr, len),
@@ -573,6 +583,32 @@ static void test_right_name(void)
     fx_done(&f);
 }
 
+/* Connecting by name: the name given to ac_connect_host() is the one
+ * verified (and sent as SNI), not the address connected to. */
+static void test_connect_host_name_verified(void)
+{
+    by_name = true;
+    /* the certificate is for other.example, and has no IP address */
+    refused(certs.other, certs.ca, NULL, EKEYREJECTED, "hostname mismatch");
+    by_name = false;
+}
+
+static void test_connect_host_echo(void)
+{
+    fx f;
+    tp *c;
+
+    by_name = true;
+    fx_open(&f, certs.server, certs.ca, 0);
+    f.l.tmpl.echo = true;
+    c = fx_client(&f, NULL, &c);
+    c->source = c->want = 1000; /* pushed before the name was resolved */
+    CU_ASSERT(t_run_until(f.map, &c->done, 30000));
+    CU_ASSERT_EQUAL(c->bad, 0);
+    fx_done(&f);
+    by_name = false;
+}
+
 /* ---- C-92: what a server survives ---- */
 
 static int raw_connect(const struct sockaddr_storage *addr, socklen_t len)
@@ -908,6 +944,8 @@ static CU_TestInfo tests[] = {
     {"certificate for another address refused (C-92)", test_wrong_address},
     {"certificate for another name refused (C-92)", test_wrong_name},
     {"certificate for the given name accepted", test_right_name},
+    {"connect_host: its name is verified", test_connect_host_name_verified},
+    {"connect_host: echo, pushed before connecting", test_connect_host_echo},
     {"server survives garbage (C-92)", test_garbage},
     {"server survives a truncated record (C-92)", test_truncated_record},
     {"server survives a peer that says nothing (C-92)", test_silent_peer},

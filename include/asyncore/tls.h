@@ -107,7 +107,9 @@ AC_EXTERN ac_tls_role ac_tls_ctx_role(const ac_tls_ctx *ctx);
  * (created, connecting, connected or accepted; not listening) in a map,
  * whose class and I/O operations the layer now wraps. `servername`
  * (client only): the DNS name (sent as SNI, checked against the
- * certificate) or IP address to verify; NULL: the address connected to.
+ * certificate) or IP address to verify; NULL: the host given to
+ * ac_connect_host() if the channel is connecting by name, else the
+ * address connected to.
  * 0, -EINVAL (bad arguments, a listener, a server name for a server),
  * -EBADF (closed), -EALREADY (already on TLS), -ENOMEM, -EPROTO. */
 AC_EXTERN int ac_tls_start(ac_dispatcher *d, ac_tls_ctx *ctx,

@@ -49,6 +49,9 @@ int ac_tls_start(ac_dispatcher *d, ac_tls_ctx *ctx, const char *servername)
     if (ac_accepting(d) ||
         (servername && (ctx->role == AC_TLS_SERVER || !*servername)))
         return -EINVAL;
+    /* a channel connecting by name verifies that name (and sends it) */
+    if (!servername && ctx->role == AC_TLS_CLIENT)
+        servername = ac_connect_host_name(d);
     t = tls_new(d, ctx, servername);
     if (!t)
         return -ENOMEM;
