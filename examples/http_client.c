@@ -1,7 +1,14 @@
 /* http_client: the asyncore documentation's HTTP/1.0 client, fetching all
  * URLs at once in one loop.
  *
- *   http_client [--ca FILE] [--timeout S] [-o DIR] URL...
+ *   http_client [--loop native|glib|uv|event|qt|sdevent|ev] [--ca FILE]
+ *               [--timeout S] [--connect-timeout S] [-v] [-o DIR] URL...
+ *
+ * Each host is connected to by name with ac_connect_host(): lookups never
+ * block the loop, and every address is tried (Happy Eyeballs), so a slow
+ * name does not hold up the other URLs and a dual-stack name whose IPv6
+ * address refuses still connects over IPv4. -v prints one line per URL on
+ * stderr as it ends: "URL: STATUS, N bytes, M ms" or "URL: error: WHY".
  *
  * Bodies go to stdout in argument order (or into DIR, one file per URL,
  * named after the last path component). Failures are reported on stderr
@@ -14,6 +21,7 @@
  * URL's host; a failure says why ("tls: certificate verify failed: ..."). */
 #include "common.h"
 #include "http_response.h"
+#include "run_loop.h"
 #include "tls_opts.h"
 
 #include <errno.h>
@@ -22,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct fetch {
@@ -32,9 +41,36 @@ typedef struct fetch {
     char *resp;
     size_t len, cap;
     const char *error; /* set on failure */
-    char errbuf[300];
-    bool done;
+    char errbuf[1024];
+    bool done, told;
+    long long t0;
 } fetch;
+
+static bool verbose;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* -v: one line per URL, when it ends */
+static void ended(fetch *f)
+{
+    http_response r;
+    const char *why = f->error;
+
+    if (!verbose || f->told)
+        return;
+    f->told = true;
+    if (!why && http_parse_response(f->resp, f->len, &r, &why) == 0)
+        fprintf(stderr, "%s: %d, %zu bytes, %lld ms\n", f->url, r.status,
+                r.body_len, now_ms() - f->t0);
+    else
+        fprintf(stderr, "%s: error: %s\n", f->url, why);
+}
 
 static fetch *F(ac_dispatcher *d)
 {
@@ -85,14 +121,18 @@ static void fetch_close(ac_dispatcher *d)
 {
     F(d)->done = true;
     ac_close(d);
+    ended(F(d));
 }
 
+/* `where` says what was tried when connecting by name failed: "resolve
+ * HOST" or "connect HOST:PORT (tried ...)" */
 static void fetch_error(ac_dispatcher *d, int err, const char *where)
 {
     fetch *f = F(d);
     ex_tls_describe(d, err, where, f->errbuf, sizeof(f->errbuf));
     f->error = f->errbuf;
     ac_close(d);
+    ended(f);
 }
 
 static const ac_dispatcher_class fetch_class = {
@@ -107,16 +147,16 @@ static const ac_dispatcher_class fetch_class = {
 };
 
 static ex_tls tls;
+static ac_connect_opts connect_opts;
 
 static int start(fetch *f, ac_map *map)
 {
     char host[256];
     const char *path, *why;
-    struct sockaddr_storage ss;
-    socklen_t len;
     int port, r;
     bool https;
 
+    f->t0 = now_ms();
     ac_dispatcher_init(&f->d, &fetch_class, map);
     if (http_parse_url(f->url, host, sizeof(host), &port, &path, &https,
                        &why) < 0) {
@@ -132,13 +172,12 @@ static int start(fetch *f, ac_map *map)
         return -1;
     }
     f->req_len = (size_t)r;
-    if ((r = ac_resolve(host, port, AF_UNSPEC, false, &ss, &len)) < 0 ||
-        (r = ac_create_socket(&f->d, ss.ss_family, SOCK_STREAM)) < 0 ||
-        (r = ac_connect(&f->d, (struct sockaddr *)&ss, len)) < 0 ||
+    if ((r = ac_connect_host(&f->d, host, port, &connect_opts)) < 0 ||
         (https && (r = ex_tls_start(&tls, &f->d, host)) < 0)) {
         snprintf(f->errbuf, sizeof(f->errbuf), "%s", ac_strerror(r));
         f->error = f->errbuf;
         ac_close(&f->d);
+        ended(f);
         return -1;
     }
     return 0;
@@ -194,15 +233,23 @@ static void time_is_up(ac_timer *t)
                      "timed out after %g s", timeout_s);
             fetches[i].error = fetches[i].errbuf;
             ac_close(&fetches[i].d);
+            ended(&fetches[i]);
         }
 }
 
 static void usage(void)
 {
-    printf("usage: %s [--ca FILE] [--timeout S] [-o DIR] URL...\n"
+    printf("usage: %s [--loop " EX_LOOPS "] [--ca FILE]\n"
+           "       [--timeout S] [--connect-timeout S] [-v] [-o DIR] URL...\n"
            "Fetch every http:// and https:// URL concurrently (HTTP/1.0) and\n"
            "write the bodies to stdout in argument order, or into DIR with\n"
            "-o. A fetch unfinished after S seconds (default 60) fails.\n"
+           "Hosts are looked up without blocking and every address is tried\n"
+           "(IPv6 and IPv4 interleaved, the next one 250 ms after the last);\n"
+           "--connect-timeout S (default 30) bounds lookup and connect.\n"
+           "-v: one line per URL on stderr when it ends, \"URL: STATUS, N\n"
+           "bytes, M ms\" or \"URL: error: MESSAGE\". --loop: who runs the\n"
+           "map (default native).\n"
            "https: the server's certificate is verified against --ca FILE\n"
            "(default: the system's CAs) for the URL's host.\n",
            ex_prog);
@@ -210,11 +257,13 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *bad;
+    ex_loop_kind kind = EX_NATIVE;
     fetch *f;
     ac_map *map;
     ac_timer deadline;
-    int i, n = 0, failed = 0;
+    int i, n = 0, failed = 0, rc;
+    bool interrupted = false;
 
     ex_prog = "http_client";
     f = calloc((size_t)argc, sizeof(*f));
@@ -229,6 +278,15 @@ int main(int argc, char **argv)
             dir = ex_value(argc, argv, &i);
         } else if (!strcmp(argv[i], "--timeout")) {
             timeout_s = ex_seconds("--timeout", ex_value(argc, argv, &i));
+        } else if (!strcmp(argv[i], "--connect-timeout")) {
+            double s = ex_seconds("--connect-timeout", ex_value(argc, argv, &i));
+            connect_opts.timeout_ms = s * 1000 >= 1 ? (int)(s * 1000) : 1;
+        } else if (!strcmp(argv[i], "-v")) {
+            verbose = true;
+        } else if (!strcmp(argv[i], "--loop")) {
+            const char *name = ex_value(argc, argv, &i);
+            if (ex_loop_kind_of(name, &kind, &bad) < 0)
+                ex_usage_error("--loop %s: %s", name, bad);
         } else if (!strcmp(argv[i], "--ca")) {
             tls.ca = ex_value(argc, argv, &i);
         } else if (argv[i][0] == '-') {
@@ -264,8 +322,10 @@ int main(int argc, char **argv)
     ac_timer_init(&deadline, map, time_is_up, NULL);
     ac_timer_start(&deadline, (uint64_t)(timeout_s * 1000), 0);
     ac_timer_set_ref(&deadline, false);
-    ex_stop_on_signals(map);
-    ac_loop(map, NULL);
+    ex_close_maps_on_signals(&map, 1);
+    rc = ex_run_map(map, kind, 30000);
+    if (rc < 0)
+        ex_fail("--loop: %s", ac_strerror(rc));
     ac_map_free(map);
     ex_tls_done(&tls);
 
@@ -273,8 +333,10 @@ int main(int argc, char **argv)
         http_response r;
         const char *why = f[i].error;
 
-        if (!why && !f[i].done)
-            why = "interrupted";
+        if (!why && !f[i].done) {
+            why = "interrupted"; /* closed by SIGINT/SIGTERM */
+            interrupted = true;
+        }
         if (!why && http_parse_response(f[i].resp, f[i].len, &r, &why) == 0 &&
             (r.status < 200 || r.status > 299)) {
             snprintf(f[i].errbuf, sizeof(f[i].errbuf), "HTTP status %d",
@@ -294,5 +356,5 @@ int main(int argc, char **argv)
     free(f);
     if (fflush(stdout) != 0)
         ex_fail("cannot write to stdout");
-    return failed && !ex_interrupted() ? 1 : 0;
+    return failed && !interrupted ? 1 : 0;
 }
