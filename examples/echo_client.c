@@ -167,8 +167,6 @@ int main(int argc, char **argv)
     long port = -1, conns = 1, i;
     double timeout = 60;
     ac_timer deadline;
-    struct sockaddr_storage ss;
-    socklen_t len;
     ac_map *map;
     double t0, t1;
     ex_tls tls = {0};
@@ -205,9 +203,6 @@ int main(int argc, char **argv)
     ex_tls_setup(&tls, false);
     if (!ex_raise_nofile(conns + 64))
         ex_fail("cannot open %ld connections in one process", conns);
-    r = ac_resolve(host, (int)port, AF_UNSPEC, false, &ss, &len);
-    if (r < 0)
-        ex_fail("cannot resolve '%s': %s", host, ac_strerror(r));
     map = ac_map_new(AC_BACKEND_DEFAULT);
     if (!map)
         ex_fail("cannot create the map: %s", strerror(errno));
@@ -218,8 +213,7 @@ int main(int argc, char **argv)
             ex_fail("out of memory");
         c->id = i;
         ac_with_send_init(&c->out, &client_class, map);
-        if ((r = ac_create_socket(&c->out.base, ss.ss_family, SOCK_STREAM)) < 0 ||
-            (r = ac_connect(&c->out.base, (struct sockaddr *)&ss, len)) < 0 ||
+        if ((r = ac_connect_host(&c->out.base, host, (int)port, NULL)) < 0 ||
             (r = ex_tls_start(&tls, &c->out.base, host)) < 0) {
             fprintf(stderr, "%s: connection %ld: %s\n", ex_prog, i,
                     ac_strerror(r));

@@ -172,7 +172,7 @@ static void chat_closed(ac_dispatcher *d)
 
 static void chat_error(ac_dispatcher *d, int err, const char *where)
 {
-    char text[256], why[300];
+    char text[1100], why[1024];
 
     snprintf(text, sizeof(text), "error: %s",
              ex_tls_describe(d, err, where, why, sizeof(why)));
@@ -199,27 +199,17 @@ static const ac_chat_class chat_class = {
     .found_terminator = chat_line,
 };
 
+/* By name, without blocking: the window keeps painting while the host is
+ * looked up, and every address is tried. */
 static void connect_chat(void)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
     int r;
 
-    r = ac_resolve(app.host, (int)app.port, AF_UNSPEC, false, &ss, &len);
-    if (r < 0) {
-        set_status("cannot resolve the host");
-        fprintf(stderr, "gtk_chat: cannot resolve '%s': %s\n", app.host,
-                ac_strerror(r));
-        app.exit_code = 1;
-        return;
-    }
     app.chat = g_new0(ac_chat, 1);
     ac_chat_init(app.chat, &chat_class, app.map);
     ac_chat_set_terminator(app.chat, "\n", 1);
     set_status("connecting...");
-    if ((r = ac_create_socket(&app.chat->base, ss.ss_family, SOCK_STREAM)) <
-            0 ||
-        (r = ac_connect(&app.chat->base, (struct sockaddr *)&ss, len)) < 0)
+    if ((r = ac_connect_host(&app.chat->base, app.host, (int)app.port, NULL)) < 0)
         chat_error(&app.chat->base, -r, "connect");
     else if ((r = ex_tls_start(&app.tls, &app.chat->base, app.host)) < 0)
         chat_error(&app.chat->base, -r, "tls");

@@ -168,7 +168,7 @@ static void chat_closed(ac_dispatcher *d)
 
 static void chat_error(ac_dispatcher *d, int err, const char *where)
 {
-    char why[300];
+    char why[1024];
     QString text =
         QString("error: %1").arg(ex_tls_describe(d, err, where, why, sizeof(why)));
 
@@ -199,19 +199,12 @@ static ac_chat_class make_class()
 }
 static const ac_chat_class chat_class = make_class();
 
+// By name, without blocking: the window keeps painting while the host is
+// looked up, and every address is tried.
 static void connect_chat()
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int r = ac_resolve(app.host, (int)app.port, AF_UNSPEC, false, &ss, &len);
+    int r;
 
-    if (r < 0) {
-        set_status("cannot resolve the host");
-        std::fprintf(stderr, "qt_chat: cannot resolve '%s': %s\n", app.host,
-                     ac_strerror(r));
-        app.exit_code = 1;
-        return;
-    }
     app.chat = static_cast<ac_chat *>(std::calloc(1, sizeof(ac_chat)));
     if (!app.chat || ac_chat_init(app.chat, &chat_class, app.map) < 0) {
         std::fprintf(stderr, "qt_chat: out of memory\n");
@@ -222,8 +215,8 @@ static void connect_chat()
     }
     ac_chat_set_terminator(app.chat, "\n", 1);
     set_status("connecting...");
-    if ((r = ac_create_socket(&app.chat->base, ss.ss_family, SOCK_STREAM)) < 0 ||
-        (r = ac_connect(&app.chat->base, (struct sockaddr *)&ss, len)) < 0)
+    if ((r = ac_connect_host(&app.chat->base, app.host, (int)app.port,
+                             nullptr)) < 0)
         chat_error(&app.chat->base, -r, "connect");
     else if ((r = ex_tls_start(&app.tls, &app.chat->base, app.host)) < 0)
         chat_error(&app.chat->base, -r, "tls");

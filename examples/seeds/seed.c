@@ -43,16 +43,13 @@ seed_loop seed_init(int *argc, char **argv, const char *usage)
     return loop;
 }
 
+/* Python's create_socket(AF_INET) + connect((host, port)), except that
+ * the name is looked up without blocking the loop. */
 int seed_connect(ac_dispatcher *d, const char *host, int port)
 {
-    struct sockaddr_storage addr;
-    socklen_t len;
-    int r;
+    ac_connect_opts opts = {.family = AF_INET};
 
-    if ((r = ac_create_socket(d, AF_INET, SOCK_STREAM)) < 0 ||
-        (r = ac_resolve(host, port, AF_INET, false, &addr, &len)) < 0)
-        return r;
-    return ac_connect(d, (struct sockaddr *)&addr, len);
+    return ac_connect_host(d, host, port, &opts);
 }
 
 ac_map *seed_map_new(void)

@@ -10,7 +10,7 @@
  * layer like any connecting channel. Each attempt is an internal channel
  * of the map, so every host watches it. The winner's socket replaces the
  * placeholder, then handle_connect runs. */
-#include "internal.h"
+#include "connect.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,53 +23,7 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_ATTEMPT_DELAY_MS 250
 #define DEFAULT_RESOLUTION_DELAY_MS 50
-#define MAX_ADDRS 64 /* kept per connect, from both lookups */
-#define HOST_MAX 1024
 
-enum { V6, V4 };
-enum { UNTRIED = 0, TRYING = -1 }; /* else: the errno it failed with */
-
-typedef struct ac__connect conn;
-
-typedef struct attempt {
-    ac_dispatcher base;
-    conn *c;             /* NULL once the connect is over */
-    struct attempt *next;
-    size_t addr;         /* index into c->addrs */
-} attempt;
-
-typedef struct hev_addr {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int fam;   /* V6 or V4 */
-    int state; /* UNTRIED, TRYING, or errno */
-} hev_addr;
-
-struct ac__connect {
-    ac_dispatcher *d;
-    ac_map *map;
-    ac__lookup *q[2];
-    bool answered[2];
-    int gai_err[2];
-    hev_addr *addrs;
-    size_t naddrs, cap;
-    attempt *attempts;
-    unsigned inflight;
-    int last_fam;
-    bool started;  /* the first attempt began */
-    bool starting; /* inside ac_connect() of an attempt */
-    attempt *won;  /* completed inside ac_connect() */
-    int sync_err;  /* failed inside ac_connect() */
-    ac_timer delay;    /* resolution delay, then connection attempt delay */
-    ac_timer deadline; /* the whole connect */
-    uint64_t last_start_ms;
-    int timeout_ms, attempt_delay_ms, resolution_delay_ms;
-    int port;
-    char host[];
-};
-
-static void start_next(conn *c);
-static void delay_fired(ac_timer *t);
 
 /* While AC__F_NAMED is set, the channel's addr field (unused until it is
  * connected) holds its conn: O(1) from ac_close(). */
@@ -90,15 +44,9 @@ static void conn_stash(ac_dispatcher *d, conn *c)
 
 static void teardown(conn *c)
 {
-    attempt *a;
     int i;
 
-    while ((a = c->attempts)) {
-        c->attempts = a->next;
-        a->c = NULL;
-        ac_close(&a->base); /* closed unseen; destroy frees it */
-    }
-    c->inflight = 0;
+    ac__hev_stop(c);
     for (i = 0; i < 2; i++)
         if (c->q[i]) {
             ac__lookup_cancel(c->q[i]);
@@ -170,7 +118,7 @@ static void fail(conn *c, int err, const char *why)
     ac_handle_error(d, err, where);
 }
 
-static void fail_all(conn *c)
+void ac__hev_failed(conn *c)
 {
     size_t i;
     int err = ECONNREFUSED;
@@ -185,7 +133,7 @@ static void fail_all(conn *c)
     fail(c, err, "");
 }
 
-static void win(conn *c, attempt *a)
+void ac__hev_won(conn *c, attempt *a)
 {
     ac_dispatcher *d = c->d;
     ac_map *map = c->map;
@@ -229,209 +177,6 @@ static void win(conn *c, attempt *a)
     ac__leave(map);
     map->connected = outer;
     free(c);
-}
-
-/* ---- attempts: internal channels of the map ---- */
-
-static attempt *A(ac_dispatcher *d)
-{
-    return AC_CONTAINER_OF(d, attempt, base);
-}
-
-static void attempt_unlink(conn *c, attempt *a)
-{
-    attempt **pp;
-
-    for (pp = &c->attempts; *pp; pp = &(*pp)->next)
-        if (*pp == a) {
-            *pp = a->next;
-            c->inflight--;
-            return;
-        }
-}
-
-static void attempt_connected(ac_dispatcher *ad)
-{
-    attempt *a = A(ad);
-
-    if (!a->c)
-        ac_close(ad);
-    else if (a->c->starting)
-        a->c->won = a; /* finished by attempt_start */
-    else
-        win(a->c, a);
-}
-
-static void attempt_failed(ac_dispatcher *ad, int err, const char *where)
-{
-    attempt *a = A(ad);
-    conn *c = a->c;
-
-    (void)where;
-    a->c = NULL;
-    if (c) {
-        c->addrs[a->addr].state = err;
-        attempt_unlink(c, a);
-    }
-    ac_close(ad);
-    if (!c)
-        return;
-    if (c->starting)
-        c->sync_err = err;
-    else
-        start_next(c); /* at once: RFC 8305 section 5 */
-}
-
-static void attempt_closed(ac_dispatcher *ad)
-{
-    attempt_failed(ad, ECONNRESET, "connect");
-}
-
-static void attempt_destroy(ac_dispatcher *ad)
-{
-    free(A(ad));
-}
-
-static const ac_dispatcher_class attempt_class = {
-    .name = "connect attempt",
-    .handle_connect = attempt_connected,
-    .handle_error = attempt_failed,
-    .handle_close = attempt_closed,
-    .destroy = attempt_destroy,
-};
-
-/* 0: under way; 1: connected at once (c->won); or a negative errno. */
-static int attempt_start(conn *c, size_t i)
-{
-    hev_addr *h = &c->addrs[i];
-    attempt *a = calloc(1, sizeof(*a));
-    int r;
-
-    if (!a)
-        return -ENOMEM;
-    ac_dispatcher_init(&a->base, &attempt_class, c->map);
-    a->base.flags |= AC__F_INTERNAL;
-    ac_set_interest(&a->base, 0); /* the core waits to write while connecting */
-    r = ac_create_socket(&a->base, h->ss.ss_family, SOCK_STREAM);
-    if (r < 0) {
-        free(a);
-        return r;
-    }
-    a->c = c;
-    a->addr = i;
-    a->next = c->attempts;
-    c->attempts = a;
-    c->inflight++;
-    h->state = TRYING;
-    c->last_fam = h->fam;
-    c->last_start_ms = ac__now_ms();
-    c->starting = true;
-    c->won = NULL;
-    c->sync_err = 0;
-    r = ac_connect(&a->base, (const struct sockaddr *)&h->ss, h->len);
-    c->starting = false;
-    if (c->won)
-        return 1;
-    if (c->sync_err)
-        return -c->sync_err; /* the attempt is already closed */
-    if (r < 0) {
-        attempt_unlink(c, a);
-        a->c = NULL;
-        ac_close(&a->base);
-    }
-    return r;
-}
-
-/* The next address: the other family than the last attempt's when it has
- * one left (interleaving, IPv6 first), else whatever is left. */
-static hev_addr *pick(conn *c, size_t *index)
-{
-    int want = c->last_fam == V6 ? V4 : V6, pass;
-    size_t i;
-
-    for (pass = 0; pass < 2; pass++, want = !want)
-        for (i = 0; i < c->naddrs; i++)
-            if (c->addrs[i].state == UNTRIED && c->addrs[i].fam == want) {
-                *index = i;
-                return &c->addrs[i];
-            }
-    return NULL;
-}
-
-static bool lookups_done(const conn *c)
-{
-    return c->answered[V6] && c->answered[V4];
-}
-
-static void start_next(conn *c)
-{
-    size_t i;
-    int r;
-
-    ac__timer_stop(c->map, &c->delay);
-    c->started = true;
-    while (pick(c, &i)) {
-        r = attempt_start(c, i);
-        if (r == 1) {
-            win(c, c->won);
-            return;
-        }
-        if (r == 0) {
-            ac__timer_start(c->map, &c->delay, (uint64_t)c->attempt_delay_ms,
-                            delay_fired);
-            return;
-        }
-        c->addrs[i].state = -r;
-    }
-    if (c->inflight == 0 && lookups_done(c))
-        fail_all(c);
-}
-
-/* After an answer: start, wait the resolution delay, or fail. */
-static void progress(conn *c)
-{
-    size_t i;
-    bool have6 = false, have4 = false;
-    uint64_t since;
-
-    for (i = 0; i < c->naddrs; i++)
-        if (c->addrs[i].state == UNTRIED) {
-            if (c->addrs[i].fam == V6)
-                have6 = true;
-            else
-                have4 = true;
-        }
-    if (!c->started) {
-        if (have6 || (have4 && c->answered[V6])) {
-            start_next(c);
-        } else if (have4) {
-            /* A came first: give AAAA a moment (RFC 8305 section 3) */
-            if (!ac_timer_active(&c->delay))
-                ac__timer_start(c->map, &c->delay,
-                                (uint64_t)c->resolution_delay_ms, delay_fired);
-        } else if (lookups_done(c)) {
-            fail_all(c);
-        }
-        return;
-    }
-    if (have6 || have4) {
-        /* late addresses join the race on its cadence */
-        if (ac_timer_active(&c->delay))
-            return;
-        since = ac__now_ms() - c->last_start_ms;
-        if (c->inflight == 0 || since >= (uint64_t)c->attempt_delay_ms)
-            start_next(c);
-        else
-            ac__timer_start(c->map, &c->delay,
-                            (uint64_t)c->attempt_delay_ms - since, delay_fired);
-    } else if (c->inflight == 0 && lookups_done(c)) {
-        fail_all(c);
-    }
-}
-
-static void delay_fired(ac_timer *t)
-{
-    start_next(AC_CONTAINER_OF(t, conn, delay));
 }
 
 static void deadline_fired(ac_timer *t)
@@ -496,12 +241,17 @@ static void lookup_done(ac__lookup *l)
     c->answered[fam] = true;
     c->gai_err[fam] = l->err;
     add_addrs(c, fam, l->res);
-    progress(c);
+    ac__hev_progress(c);
 }
 
 static void literal_fired(ac_timer *t)
 {
-    progress(AC_CONTAINER_OF(t, conn, delay));
+    ac__hev_progress(AC_CONTAINER_OF(t, conn, delay));
+}
+
+bool ac__hev_lookups_done(const conn *c)
+{
+    return c->answered[V6] && c->answered[V4];
 }
 
 /* ---- the API ---- */
