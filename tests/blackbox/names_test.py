@@ -164,6 +164,7 @@ class GtkWindow(unittest.TestCase):
             port = chat.stdout.readline().rsplit(":", 1)[1].strip()
             out = tempfile.mktemp(prefix="acprobe")
             env = dict(os.environ, LD_PRELOAD=probe, AC_PROBE_OUT=out,
+                       AC_PROBE_PROG="gtk_chat",
                        GDK_BACKEND="x11")
             r = subprocess.run(["xvfb-run", "-a", gtk, "--host", "slow.test",
                                 "--port", port, "--nick", "probe",
