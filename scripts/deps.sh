@@ -4,7 +4,7 @@ set -eu
 pkgs="meson ninja-build pkg-config gcc g++ clang libc6-dev python3
       libcunit1-dev libglib2.0-dev libuv1-dev libgtk-4-dev xvfb xauth valgrind
       cmake libevent-dev qt6-base-dev libssl-dev openssl libsystemd-dev
-      libev-dev curl"
+      libev-dev curl iproute2 util-linux"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
