@@ -362,12 +362,19 @@ static void test_resolution_delay(void)
     t_map_done(map);
 }
 
-/* A listener on [::1]:P whose backlog is full drops SYNs; the same port
- * on 127.0.0.1 accepts. The IPv4 attempt starts 250 ms into the first. */
-static int full_listener6(int port, int *fill, int nfill)
+/* One port on both loopbacks: 127.0.0.1:P takes connections (the kernel
+ * completes them into the listener's backlog) and [::1]:P, its backlog
+ * full, drops SYNs. A connect to dual.test tries [::1] first, and IPv4
+ * only 250 ms later. */
+typedef struct {
+    int l4, l6, fill[4], port;
+} listener_pair;
+
+/* [::1]:port, full; -1 if the port is taken there. */
+static int full_listener6(listener_pair *p)
 {
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6,
-                              .sin6_port = htons((uint16_t)port),
+                              .sin6_port = htons((uint16_t)p->port),
                               .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, i;
 
@@ -377,42 +384,59 @@ static int full_listener6(int port, int *fill, int nfill)
         close(fd);
         return -1;
     }
-    for (i = 0; i < nfill; i++) {
-        fill[i] = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        connect(fill[i], (struct sockaddr *)&a6, sizeof(a6));
+    for (i = 0; i < 4; i++) {
+        p->fill[i] = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                            0);
+        connect(p->fill[i], (struct sockaddr *)&a6, sizeof(a6));
     }
     usleep(50000);
     return fd;
 }
 
+static void pair_open(listener_pair *p)
+{
+    struct sockaddr_storage a4;
+    socklen_t l4;
+    int tries;
+
+    /* the port the kernel gave 127.0.0.1 may be some socket's on ::1 */
+    for (p->l6 = -1, tries = 0; tries < 50 && p->l6 < 0; tries++) {
+        p->l4 = t_listener(AF_INET, &a4, &l4);
+        p->port = port_of(&a4);
+        p->l6 = full_listener6(p);
+        if (p->l6 < 0)
+            close(p->l4);
+    }
+    CU_ASSERT_FATAL(p->l6 >= 0);
+}
+
+static void pair_close(listener_pair *p)
+{
+    int i;
+
+    for (i = 0; i < 4; i++)
+        close(p->fill[i]);
+    close(p->l6);
+    close(p->l4);
+}
+
 static void test_first_address_drops(void)
 {
     ac_map *map = t_map_new();
-    struct sockaddr_storage a4;
-    socklen_t l4;
-    tchan *s4, *c;
-    int fill[4], i, l6 = -1, tries;
+    listener_pair p;
     long long t0, took;
+    tchan *c;
 
-    /* the port the kernel gave 127.0.0.1 may be some socket's on ::1 */
-    for (tries = 0; tries < 50 && l6 < 0; tries++) {
-        s4 = tchan_server(map, AF_INET, &a4, &l4);
-        l6 = full_listener6(port_of(&a4), fill, 4);
-        if (l6 < 0)
-            ac_close(&s4->d);
-    }
-    CU_ASSERT_FATAL(l6 >= 0);
+    pair_open(&p);
     t0 = now_ms();
-    c = named_client(map, "dual.test", port_of(&a4), NULL);
+    c = named_client(map, "dual.test", p.port, NULL);
     CU_ASSERT_TRUE(settle(map, c, 3000));
     took = now_ms() - t0;
     CU_ASSERT_EQUAL(c->n_connect, 1);
     CU_ASSERT_EQUAL(peer_family(c), AF_INET);
     CU_ASSERT(took >= 240 && took < 1500);
     ac_close_all(map, true);
-    for (i = 0; i < 4; i++)
-        close(fill[i]);
-    close(l6);
+    pair_close(&p);
     t_map_done(map);
 }
 
@@ -426,22 +450,15 @@ static void cancel_stages(bool by_free)
     static const char *const names[] = {"slow1.test", "slow4.test",
                                         "dual.test"};
     ac_map *map = t_map_new();
-    struct sockaddr_storage a4;
-    socklen_t l4;
-    int fill[4], i, lfd = -1, l6 = -1, tries, destroyed = t_destroyed;
+    listener_pair p;
+    int i, destroyed = t_destroyed;
     long long end;
     tchan *c[3];
 
-    for (tries = 0; tries < 50 && l6 < 0; tries++) {
-        lfd = t_listener(AF_INET, &a4, &l4);
-        l6 = full_listener6(port_of(&a4), fill, 4);
-        if (l6 < 0)
-            close(lfd);
-    }
-    CU_ASSERT_FATAL(l6 >= 0);
+    pair_open(&p);
     end = now_ms() + 20;
     for (i = 0; i < 3; i++) {
-        c[i] = named_client(map, names[i], port_of(&a4), NULL);
+        c[i] = named_client(map, names[i], p.port, NULL);
         c[i]->keep_memory = true;
     }
     while (now_ms() < end)
@@ -469,10 +486,7 @@ static void cancel_stages(bool by_free)
         CU_ASSERT_EQUAL(c[i]->n_connect + c[i]->n_error + c[i]->n_close, 0);
         free(c[i]);
     }
-    for (i = 0; i < 4; i++)
-        close(fill[i]);
-    close(l6);
-    close(lfd);
+    pair_close(&p);
     if (!map)
         map = t_map_new(); /* finishes the freed map's host */
     t_map_done(map);

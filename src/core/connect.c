@@ -56,6 +56,22 @@ static void teardown(conn *c)
     ac__timer_stop(c->map, &c->deadline);
 }
 
+static void conn_free(conn *c)
+{
+    free(c->addrs);
+    free(c);
+}
+
+/* The placeholder goes: the channel has no descriptor, is in no map and
+ * not connecting, as before ac_connect_host(). */
+static void unplace(ac_dispatcher *d)
+{
+    ac__map_remove(d->map, d);
+    close(d->fd);
+    d->fd = -1;
+    d->flags &= ~(AC__F_CONNECTING | AC__F_NAMED);
+}
+
 /* "host:port", bracketed for an IPv6 literal */
 static void host_port(const conn *c, char *buf, size_t size)
 {
@@ -84,7 +100,6 @@ static void fail(conn *c, int err, const char *why)
     ac_dispatcher *d = c->d;
     char where[768], hp[HOST_MAX + 16];
     size_t i, n, shown = 0;
-    int placeholder = d->fd;
 
     host_port(c, hp, sizeof(hp));
     if (!c->started && c->naddrs == 0) {
@@ -109,12 +124,8 @@ static void fail(conn *c, int err, const char *why)
             snprintf(where + n, sizeof(where) - n, ")");
     }
     teardown(c);
-    ac__map_remove(c->map, d);
-    close(placeholder);
-    d->fd = -1;
-    d->flags &= ~(AC__F_CONNECTING | AC__F_NAMED);
-    free(c->addrs);
-    free(c);
+    unplace(d);
+    conn_free(c);
     ac_handle_error(d, err, where);
 }
 
@@ -133,37 +144,23 @@ void ac__hev_failed(conn *c)
     fail(c, err, "");
 }
 
-void ac__hev_won(conn *c, attempt *a)
+void ac__hev_won(conn *c, int fd, size_t addr)
 {
     ac_dispatcher *d = c->d;
     ac_map *map = c->map;
-    hev_addr *h = &c->addrs[a->addr];
+    const hev_addr *h = &c->addrs[addr];
     conn *outer;
-    attempt **pp;
-    int fd = a->base.fd, r;
+    int r;
 
-    /* the socket leaves the attempt, which closes without it */
-    for (pp = &c->attempts; *pp != a; pp = &(*pp)->next)
-        ;
-    *pp = a->next;
-    ac__map_remove(map, &a->base);
-    a->base.fd = -1;
-    a->c = NULL;
-    ac_close(&a->base);
     teardown(c);
-
-    ac__map_remove(map, d);
-    close(d->fd); /* the placeholder */
+    unplace(d);
     d->fd = fd;
-    d->flags = (d->flags & ~(AC__F_CONNECTING | AC__F_NAMED)) |
-               AC__F_CONNECTED | AC__F_HAS_ADDR;
+    d->flags |= AC__F_CONNECTED | AC__F_HAS_ADDR;
     memcpy(&d->addr, &h->ss, h->len);
     d->addrlen = h->len;
-    free(c->addrs);
-    c->addrs = NULL;
     r = ac__map_add(map, d);
     if (r < 0) { /* ERANGE on select, ENOMEM: the fd closes with d */
-        free(c);
+        conn_free(c);
         ac_handle_error(d, -r, "connect");
         return;
     }
@@ -176,7 +173,7 @@ void ac__hev_won(conn *c, attempt *a)
         AC__METHOD(d, handle_connect)(d);
     ac__leave(map);
     map->connected = outer;
-    free(c);
+    conn_free(c);
 }
 
 static void deadline_fired(ac_timer *t)
@@ -190,7 +187,7 @@ static void deadline_fired(ac_timer *t)
     fail(c, ETIMEDOUT, why);
 }
 
-static void add_addrs(conn *c, int fam, const struct addrinfo *res)
+static void add_addrs(conn *c, const struct addrinfo *res)
 {
     const struct addrinfo *ai;
     hev_addr *h;
@@ -227,7 +224,6 @@ static void add_addrs(conn *c, int fam, const struct addrinfo *res)
             ((struct sockaddr_in *)(void *)&h->ss)->sin_port =
                 htons((uint16_t)c->port);
     }
-    (void)fam;
 }
 
 static void lookup_done(ac__lookup *l)
@@ -240,18 +236,13 @@ static void lookup_done(ac__lookup *l)
         return; /* ac_map_free: the channel is about to close */
     c->answered[fam] = true;
     c->gai_err[fam] = l->err;
-    add_addrs(c, fam, l->res);
+    add_addrs(c, l->res);
     ac__hev_progress(c);
 }
 
 static void literal_fired(ac_timer *t)
 {
     ac__hev_progress(AC_CONTAINER_OF(t, conn, delay));
-}
-
-bool ac__hev_lookups_done(const conn *c)
-{
-    return c->answered[V6] && c->answered[V4];
 }
 
 /* ---- the API ---- */
@@ -285,7 +276,7 @@ static int literal(conn *c, int family)
     hints.ai_flags = AI_NUMERICHOST;
     if (getaddrinfo(c->host, NULL, &hints, &res) != 0)
         return 0;
-    add_addrs(c, 0, res);
+    add_addrs(c, res);
     freeaddrinfo(res);
     c->answered[V6] = c->answered[V4] = true;
     if (!c->naddrs)
@@ -363,12 +354,8 @@ int ac_connect_host(ac_dispatcher *d, const char *host, int port,
                             deadline_fired);
     if (r < 0) {
         teardown(c);
-        ac__map_remove(map, d);
-        close(fd);
-        d->fd = -1;
-        d->flags &= ~(AC__F_CONNECTING | AC__F_NAMED);
-        free(c->addrs);
-        free(c);
+        unplace(d);
+        conn_free(c);
         return r;
     }
     return 0;
@@ -391,6 +378,5 @@ void ac__connect_cancel(ac_dispatcher *d)
 
     d->flags &= ~AC__F_NAMED;
     teardown(c);
-    free(c->addrs);
-    free(c);
+    conn_free(c);
 }

@@ -56,8 +56,8 @@ AC__HIDDEN void ac__hev_progress(conn *c);
 AC__HIDDEN void ac__hev_stop(conn *c);
 
 /* connect.c: the ends */
-AC__HIDDEN void ac__hev_won(conn *c, attempt *a);
+/* `fd` is the winning attempt's socket, to `c->addrs[addr]`. */
+AC__HIDDEN void ac__hev_won(conn *c, int fd, size_t addr);
 AC__HIDDEN void ac__hev_failed(conn *c);
-AC__HIDDEN bool ac__hev_lookups_done(const conn *c);
 
 #endif

@@ -29,6 +29,30 @@ static void attempt_unlink(conn *c, attempt *a)
         }
 }
 
+/* The attempt leaves the race and closes; with `take`, its socket is kept
+ * out of the close and returned (the winner's), else -1. */
+static int attempt_end(conn *c, attempt *a, bool take)
+{
+    int fd = -1;
+
+    attempt_unlink(c, a);
+    a->c = NULL;
+    if (take) {
+        ac__map_remove(c->map, &a->base);
+        fd = a->base.fd;
+        a->base.fd = -1;
+    }
+    ac_close(&a->base);
+    return fd;
+}
+
+static void won(conn *c, attempt *a)
+{
+    size_t addr = a->addr;
+
+    ac__hev_won(c, attempt_end(c, a, true), addr);
+}
+
 static void attempt_connected(ac_dispatcher *ad)
 {
     attempt *a = A(ad);
@@ -38,7 +62,7 @@ static void attempt_connected(ac_dispatcher *ad)
     else if (a->c->starting)
         a->c->won = a; /* finished by attempt_start */
     else
-        ac__hev_won(a->c, a);
+        won(a->c, a);
 }
 
 static void attempt_failed(ac_dispatcher *ad, int err, const char *where)
@@ -47,14 +71,12 @@ static void attempt_failed(ac_dispatcher *ad, int err, const char *where)
     conn *c = a->c;
 
     (void)where;
-    a->c = NULL;
-    if (c) {
-        c->addrs[a->addr].state = err;
-        attempt_unlink(c, a);
-    }
-    ac_close(ad);
-    if (!c)
+    if (!c) {
+        ac_close(ad);
         return;
+    }
+    c->addrs[a->addr].state = err;
+    attempt_end(c, a, false);
     if (c->starting)
         c->sync_err = err;
     else
@@ -113,11 +135,8 @@ static int attempt_start(conn *c, size_t i)
         return 1;
     if (c->sync_err)
         return -c->sync_err; /* the attempt is already closed */
-    if (r < 0) {
-        attempt_unlink(c, a);
-        a->c = NULL;
-        ac_close(&a->base);
-    }
+    if (r < 0)
+        attempt_end(c, a, false);
     return r;
 }
 
@@ -137,6 +156,11 @@ static hev_addr *pick(conn *c, size_t *index)
     return NULL;
 }
 
+static bool lookups_done(const conn *c)
+{
+    return c->answered[V6] && c->answered[V4];
+}
+
 static void start_next(conn *c)
 {
     size_t i;
@@ -147,7 +171,7 @@ static void start_next(conn *c)
     while (pick(c, &i)) {
         r = attempt_start(c, i);
         if (r == 1) {
-            ac__hev_won(c, c->won);
+            won(c, c->won);
             return;
         }
         if (r == 0) {
@@ -157,7 +181,7 @@ static void start_next(conn *c)
         }
         c->addrs[i].state = -r;
     }
-    if (c->inflight == 0 && ac__hev_lookups_done(c))
+    if (c->inflight == 0 && lookups_done(c))
         ac__hev_failed(c);
 }
 
@@ -183,7 +207,7 @@ void ac__hev_progress(conn *c)
             if (!ac_timer_active(&c->delay))
                 ac__timer_start(c->map, &c->delay,
                                 (uint64_t)c->resolution_delay_ms, delay_fired);
-        } else if (ac__hev_lookups_done(c)) {
+        } else if (lookups_done(c)) {
             ac__hev_failed(c);
         }
         return;
@@ -198,7 +222,7 @@ void ac__hev_progress(conn *c)
         else
             ac__timer_start(c->map, &c->delay,
                             (uint64_t)c->attempt_delay_ms - since, delay_fired);
-    } else if (c->inflight == 0 && ac__hev_lookups_done(c)) {
+    } else if (c->inflight == 0 && lookups_done(c)) {
         ac__hev_failed(c);
     }
 }
