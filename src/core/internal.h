@@ -170,12 +170,14 @@ AC__HIDDEN void ac__starve(ac_dispatcher *d);
 AC__HIDDEN void ac__unstarve(ac_map *map);
 
 /* resolver.c: getaddrinfo on worker threads. `done` runs in the map's
- * thread (an ac_map_call) unless cancelled; `l` is freed after it. */
+ * thread (an ac_map_call) unless cancelled first; the owner must not touch
+ * `l` after either. */
 typedef struct ac__lookup {
     struct ac__lookup *next;
-    ac_map *map;                  /* referenced until the answer is in */
+    ac_map *map;                  /* referenced while `l` lives */
     void *owner;                  /* map thread only; NULL: cancelled */
     void (*done)(struct ac__lookup *l);
+    int refs;                     /* atomic: the owner's, the worker's */
     int cancelled;                /* atomic: a worker may skip the lookup */
     int family;
     int err;                      /* 0, or positive errno / AC_EAI_* */

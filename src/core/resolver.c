@@ -72,18 +72,32 @@ int ac__gai_error(int gai, int sys_errno)
     }
 }
 
-/* In the map's thread: hand the answer to its owner unless cancelled, and
- * the map being freed counts as cancelled (its channels are closing). */
+/* Two references: the owner's (dropped by ac__lookup_cancel, or once the
+ * answer was handed over) and the worker's (carried by the call that
+ * brings the answer, or dropped when the map refuses that call). Either
+ * may go first: a map being freed refuses the call while its channels'
+ * cancels are still to come. */
+static void lookup_unref(ac__lookup *l)
+{
+    if (__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        freeaddrinfo(l->res);
+        ac_map_unref(l->map);
+        free(l);
+    }
+}
+
+/* In the map's thread: hand the answer to its owner unless cancelled (the
+ * owner tells a map being freed from a live one). */
 static void lookup_arrived(void *data)
 {
     ac__lookup *l = data;
-    ac_map *map = l->map;
 
-    if (l->owner && !map->dead)
+    if (l->owner) {
         l->done(l);
-    freeaddrinfo(l->res);
-    free(l);
-    ac_map_unref(map);
+        l->owner = NULL;
+        lookup_unref(l);
+    }
+    lookup_unref(l);
 }
 
 static void post(ac__lookup *l)
@@ -99,11 +113,8 @@ static void post(ac__lookup *l)
             break;
         nanosleep(&ms, NULL);
     }
-    if (r < 0) { /* the map is being freed: nobody is waiting */
-        freeaddrinfo(l->res);
-        ac_map_unref(l->map);
-        free(l);
-    }
+    if (r < 0) /* the map is being freed: nobody will take the answer */
+        lookup_unref(l);
 }
 
 static void resolve(ac__lookup *l)
@@ -196,6 +207,7 @@ ac__lookup *ac__lookup_start(ac_map *map, const char *host, int family,
     l->family = family;
     l->owner = owner;
     l->done = done;
+    l->refs = 2;
     l->map = ac_map_ref(map);
     pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&pool.lock);
@@ -225,4 +237,5 @@ void ac__lookup_cancel(ac__lookup *l)
 {
     l->owner = NULL;
     __atomic_store_n(&l->cancelled, 1, __ATOMIC_RELEASE);
+    lookup_unref(l);
 }
