@@ -8,6 +8,7 @@
 #include "kit.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -351,6 +352,109 @@ static void nested(kit *k)
                          "never read");
 }
 
+/* ---- connecting by name (a literal: no lookup leaves the machine) ---- */
+
+typedef struct {
+    ac_dispatcher d;
+    volatile bool done;
+    int connected, err;
+} namer;
+
+static void namer_connect(ac_dispatcher *d)
+{
+    namer *n = AC_CONTAINER_OF(d, namer, d);
+
+    n->connected++;
+    n->done = true;
+}
+
+static void namer_error(ac_dispatcher *d, int err, const char *where)
+{
+    namer *n = AC_CONTAINER_OF(d, namer, d);
+
+    (void)where;
+    n->err = err;
+    n->done = true;
+    ac_close(d);
+}
+
+static const ac_dispatcher_class namer_class = {
+    .name = "hostkit-namer",
+    .handle_connect = namer_connect,
+    .handle_error = namer_error,
+};
+
+/* `while (!done) step();` over ac_connect_host(): the answer (a timer for
+ * a literal) starts an attempt in one step, its completion ends another,
+ * where handle_connect or handle_error sets done. */
+static void connect_to(kit *k, int port, bool refused)
+{
+    namer n = {0};
+    int steps, r;
+
+    kit_settle(k);
+    ac_dispatcher_init(&n.d, &namer_class, k->map);
+    ac_set_interest(&n.d, 0);
+    r = ac_connect_host(&n.d, "127.0.0.1", port, NULL);
+    KIT_CHECK(k, r == 0, "ac_connect_host: %s", ac_strerror(r));
+    steps = kit_until(k, &n.done, 3000);
+    if (!ac_closed(&n.d))
+        ac_close(&n.d);
+    if (steps < 0)
+        return;
+    if (refused)
+        KIT_CHECK(k, n.err == ECONNREFUSED, "handle_error with %s",
+                  n.err ? ac_strerror(n.err) : "no error (connected)");
+    else
+        KIT_CHECK(k, n.connected == 1, "not connected: %s",
+                  ac_strerror(n.err));
+    KIT_CHECK(k, steps <= 2, "took %d steps, not 2", steps);
+}
+
+/* A loopback port: listening (outside the map: the kernel completes the
+ * connection into its backlog, so nothing else in the map wakes), or a
+ * port nobody listens on. Returns the socket (or -1 once closed). */
+static int loopback_port(bool listening, int *port)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sin, &len) < 0 ||
+        (listening && listen(fd, 4) < 0)) {
+        if (fd >= 0)
+            close(fd);
+        *port = -1;
+        return -1;
+    }
+    *port = ntohs(sin.sin_port);
+    if (!listening) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void until_connect(kit *k)
+{
+    int port, fd = loopback_port(true, &port);
+
+    KIT_CHECK(k, fd >= 0, "no listening socket: %s", strerror(errno));
+    connect_to(k, port, false);
+    close(fd);
+}
+
+static void until_connect_refused(kit *k)
+{
+    int port;
+
+    loopback_port(false, &port);
+    KIT_CHECK(k, port > 0, "no port: %s", strerror(errno));
+    connect_to(k, port, true);
+}
+
 const kit_case kit_step_cases[] = {
     {"step/timer-ends-wait", timer_ends_wait, 0},
     {"step/until-timer", until_timer, 0},
@@ -359,6 +463,8 @@ const kit_case kit_step_cases[] = {
     {"step/until-handler", until_handler, 0},
     {"step/until-pending", until_pending, 0},
     {"step/timer-period", timer_period, 0},
+    {"step/until-connect-by-name", until_connect, 0},
+    {"step/until-connect-refused", until_connect_refused, 0},
     {"step/nested", nested, KIT_NESTED},
     {NULL, NULL, 0},
 };
