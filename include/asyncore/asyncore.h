@@ -629,7 +629,12 @@ typedef struct ac_connect_opts {
  * keeps the loop alive, takes pushes (with_send, async_chat) and a TLS
  * layer (ac_tls_start(), which then verifies and sends `host` as SNI);
  * socket calls on it (ac_set_nodelay, ac_bind, ac_getpeername) fail
- * with -ENOTSOCK until handle_connect. ac_close() at any moment cancels
+ * with -ENOTSOCK until handle_connect. That placeholder is a descriptor,
+ * and each attempt holds one more: until it connects, a channel
+ * connecting by name uses two or three descriptors (one afterwards); a
+ * program that opens thousands of connections at once to a literal
+ * address near its descriptor limit connects with ac_create_socket() and
+ * ac_connect() instead. ac_close() at any moment cancels
  * what is in flight: no handler runs afterwards, nothing leaks. So does
  * ac_map_free().
  *
