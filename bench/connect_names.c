@@ -1,15 +1,17 @@
 /* Connecting by name, measured (run inside tests/dns/netns.py, whose
- * /etc/hosts maps localhost to ::1 and 127.0.0.1 and whose DNS server
- * answers slow.test after 2 s):
+ * /etc/hosts maps localhost to ::1 and 127.0.0.1; the loop's stalls
+ * during a slow lookup are bench/connect_stall's):
  *
  *   connect_names connects N     N connects at once to a local listener,
- *                                three ways, in turns (median of 5):
+ *                                four ways, in turns, 11 rounds: the
+ *                                median time of each, and the median of
+ *                                each round's ratio to the numeric
+ *                                connect to the same address:
  *                                ac_create_socket + ac_connect to
  *                                127.0.0.1, ac_connect_host("127.0.0.1"),
- *                                ac_connect_host("localhost")
- *   connect_names stall           the largest gap of a 1 ms repeating timer
- *                                while one channel connects to slow.test,
- *                                with ac_poll_once (epoll)
+ *                                the same to ::1, ac_connect_host(
+ *                                "localhost") (which connects to ::1)
+ *   connect_names connects N HOW only one way (0..3: for profiling)
  *
  * Prints one line per measurement. */
 #include <asyncore/asyncore.h>
@@ -30,12 +32,40 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+#define ROUNDS 11
+
+/* Each way, and the numeric way to the same address it is compared with:
+ * localhost connects to ::1 (IPv6 first), which costs the kernel more
+ * than 127.0.0.1. */
+static const struct {
+    const char *name;
+    const char *host; /* NULL: ac_create_socket + ac_connect */
+    int family, base;
+} ways[] = {
+    {"numeric ac_connect 127.0.0.1", NULL, AF_INET, 0},
+    {"ac_connect_host 127.0.0.1", "127.0.0.1", AF_INET, 0},
+    {"numeric ac_connect ::1", NULL, AF_INET6, 2},
+    {"ac_connect_host localhost", "localhost", AF_INET6, 2},
+};
+#define NWAYS 4
+
 static int connected, failed;
+
+static double first_at;  /* when the first connect of a run completed */
+static double issued_at; /* when every connect of the run was asked for */
 
 static void on_connect(ac_dispatcher *d)
 {
     (void)d;
-    connected++;
+    if (connected++ == 0)
+        first_at = now_ms();
+}
+
+/* after the connect, a write event comes as in Python (handle_connect_event,
+ * then handle_write): nothing to write here */
+static void on_write(ac_dispatcher *d)
+{
+    (void)d;
 }
 
 static void on_error(ac_dispatcher *d, int err, const char *where)
@@ -57,6 +87,7 @@ static void on_accepted(ac_dispatcher *d, int fd, const struct sockaddr *a,
 static const ac_dispatcher_class client_class = {
     .name = "client",
     .handle_connect = on_connect,
+    .handle_write = on_write,
     .handle_error = on_error,
 };
 static const ac_dispatcher_class server_class = {
@@ -70,6 +101,9 @@ static double run(ac_map *map, int n, int port, int how)
     struct sockaddr_in in = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6,
+                               .sin6_port = htons((uint16_t)port),
+                               .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     ac_dispatcher *c = calloc((size_t)n, sizeof(*c));
     double t0 = now_ms(), took;
     int i;
@@ -78,17 +112,24 @@ static double run(ac_map *map, int n, int port, int how)
     for (i = 0; i < n; i++) {
         ac_dispatcher_init(&c[i], &client_class, map);
         ac_set_interest(&c[i], 0); /* the connect is all we wait for */
-        if (how == 0) {
+        if (ways[how].host) {
+            ac_connect_host(&c[i], ways[how].host, port, NULL);
+        } else if (ways[how].family == AF_INET) {
             ac_create_socket(&c[i], AF_INET, SOCK_STREAM);
             ac_connect(&c[i], (struct sockaddr *)&in, sizeof(in));
         } else {
-            ac_connect_host(&c[i], how == 1 ? "127.0.0.1" : "localhost", port,
-                            NULL);
+            ac_create_socket(&c[i], AF_INET6, SOCK_STREAM);
+            ac_connect(&c[i], (struct sockaddr *)&in6, sizeof(in6));
         }
     }
+    issued_at = now_ms();
     while (connected + failed < n)
         ac_poll_once(map, 100);
     took = now_ms() - t0;
+    if (getenv("NAMES_VERBOSE"))
+        fprintf(stderr, "%s: all asked for at %.2f ms, first connected at "
+                "%.2f ms, all at %.2f ms\n", ways[how].name, issued_at - t0,
+                first_at - t0, took);
     for (i = 0; i < n; i++)
         ac_close(&c[i]);
     ac_poll_once(map, 0);
@@ -102,11 +143,8 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void connects(int n)
+static void connects(int n, int only)
 {
-    static const char *const names[] = {"numeric ac_connect",
-                                        "ac_connect_host 127.0.0.1",
-                                        "ac_connect_host localhost"};
     ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
     ac_dispatcher srv, srv6;
     struct sockaddr_in in = {.sin_family = AF_INET,
@@ -115,7 +153,7 @@ static void connects(int n)
                                .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    double t[3][5], med[3];
+    double t[NWAYS][ROUNDS], ratio[NWAYS][ROUNDS];
     int round, how;
 
     /* the same port on 127.0.0.1 and ::1: localhost's first address
@@ -131,56 +169,32 @@ static void connects(int n)
     ac_create_socket(&srv6, AF_INET6, SOCK_STREAM);
     ac_bind(&srv6, (struct sockaddr *)&in6, sizeof(in6));
     ac_listen(&srv6, 4096);
-    run(map, n, ac_addr_port((struct sockaddr *)&ss), 2); /* warm up */
-    for (round = 0; round < 5; round++)
-        for (how = 0; how < 3; how++)
-            t[how][round] = run(map, n, ac_addr_port((struct sockaddr *)&ss),
+    run(map, n, ac_addr_port((struct sockaddr *)&ss), only >= 0 ? only : 2);
+    /* (warm-up) */
+    for (round = 0; round < ROUNDS; round++)
+        for (how = 0; how < NWAYS; how++)
+            t[how][round] = only >= 0 && how != only ? 0 : run(map, n, ac_addr_port((struct sockaddr *)&ss),
                                 how);
-    for (how = 0; how < 3; how++) {
-        qsort(t[how], 5, sizeof(double), cmp);
-        med[how] = t[how][2];
-        printf("%d connects, %s: %.1f ms (median of 5; %.1f..%.1f), %.2fx\n",
-               n, names[how], med[how], t[how][0], t[how][4],
-               med[how] / med[0]);
+    /* each round's ratio to that round's numeric time, then the median:
+     * the machine's drift between rounds cancels out */
+    for (round = 0; round < ROUNDS; round++)
+        for (how = 0; how < NWAYS; how++) {
+            double base = t[ways[how].base][round];
+            ratio[how][round] = base > 0 ? t[how][round] / base : 0;
+        }
+    for (how = 0; how < NWAYS; how++) {
+        if (only >= 0 && how != only)
+            continue;
+        qsort(t[how], ROUNDS, sizeof(double), cmp);
+        qsort(ratio[how], ROUNDS, sizeof(double), cmp);
+        printf("%d connects, %s: %.1f ms (median of %d; %.1f..%.1f), "
+               "%.2fx %s (median of the rounds' ratios)\n",
+               n, ways[how].name, t[how][ROUNDS / 2], ROUNDS, t[how][0],
+               t[how][ROUNDS - 1], ratio[how][ROUNDS / 2],
+               ways[ways[how].base].name);
     }
     ac_close(&srv);
     ac_close(&srv6);
-    ac_map_free(map);
-}
-
-typedef struct {
-    ac_timer t;
-    double last, max_gap;
-} ticker;
-
-static void tick(ac_timer *t)
-{
-    ticker *k = AC_CONTAINER_OF(t, ticker, t);
-    double now = now_ms();
-
-    if (k->last > 0 && now - k->last > k->max_gap)
-        k->max_gap = now - k->last;
-    k->last = now;
-}
-
-static void stall(void)
-{
-    ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
-    ac_dispatcher c;
-    ticker k = {0};
-    double t0 = now_ms();
-
-    connected = failed = 0;
-    ac_timer_init(&k.t, map, tick, NULL);
-    ac_timer_start(&k.t, 1, 1);
-    ac_timer_set_ref(&k.t, false);
-    ac_dispatcher_init(&c, &client_class, map);
-    ac_set_interest(&c, 0);
-    ac_connect_host(&c, "slow.test", 9, NULL); /* answered in 2 s, refused */
-    while (connected + failed == 0)
-        ac_poll_once(map, 100);
-    printf("connect by name through a 2 s lookup: %.0f ms; largest gap of a "
-           "1 ms timer meanwhile: %.2f ms\n", now_ms() - t0, k.max_gap);
     ac_map_free(map);
 }
 
@@ -191,12 +205,10 @@ int main(int argc, char **argv)
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
-    if (argc == 3 && !strcmp(argv[1], "connects"))
-        connects(atoi(argv[2]));
-    else if (argc == 2 && !strcmp(argv[1], "stall"))
-        stall();
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "connects"))
+        connects(atoi(argv[2]), argc == 4 ? atoi(argv[3]) : -1);
     else {
-        fprintf(stderr, "usage: connect_names connects N | stall\n");
+        fprintf(stderr, "usage: connect_names connects N [HOW]\n");
         return 2;
     }
     return 0;

@@ -13,7 +13,6 @@
 #include "common.h"
 #include "tls_opts.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -162,27 +161,6 @@ static void usage(void)
            ex_prog, (int)strlen(ex_prog), "");
 }
 
-/* A name is connected to with ac_connect_host(), which never blocks. A
- * literal address directly: until it connects, a channel connecting by
- * name holds a placeholder descriptor and one per attempt, more than
- * 10,000 connections opened at once in one process can afford. */
-static int connect_to(ac_dispatcher *d, const char *host, int port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    unsigned char bin[16];
-    int r;
-
-    if (inet_pton(AF_INET, host, bin) != 1 &&
-        inet_pton(AF_INET6, host, bin) != 1)
-        return ac_connect_host(d, host, port, NULL);
-    /* numeric: getaddrinfo asks no resolver */
-    if ((r = ac_resolve(host, port, AF_UNSPEC, false, &ss, &len)) < 0 ||
-        (r = ac_create_socket(d, ss.ss_family, SOCK_STREAM)) < 0)
-        return r;
-    return ac_connect(d, (struct sockaddr *)&ss, len);
-}
-
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
@@ -235,7 +213,7 @@ int main(int argc, char **argv)
             ex_fail("out of memory");
         c->id = i;
         ac_with_send_init(&c->out, &client_class, map);
-        if ((r = connect_to(&c->out.base, host, (int)port)) < 0 ||
+        if ((r = ac_connect_host(&c->out.base, host, (int)port, NULL)) < 0 ||
             (r = ex_tls_start(&tls, &c->out.base, host)) < 0) {
             fprintf(stderr, "%s: connection %ld: %s\n", ex_prog, i,
                     ac_strerror(r));

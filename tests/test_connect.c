@@ -75,25 +75,28 @@ static void test_literals(void)
     tchan *s4 = tchan_server(map, AF_INET, &a4, &l4);
     tchan *s6 = tchan_server(map, AF_INET6, &a6, &l6);
     tchan *c4, *c6;
-    int before;
 
     (void)s4;
     (void)s6;
     c4 = named_client(map, "127.0.0.1", port_of(&a4), NULL);
     c6 = named_client(map, "::1", port_of(&a6), NULL);
-    /* connecting, on a placeholder, counted; no handler inside the call */
+    /* connecting, counted, no descriptor yet; no handler inside the call */
     CU_ASSERT_TRUE(ac_connecting(&c4->d));
     CU_ASSERT_FALSE(ac_connected(&c4->d));
-    CU_ASSERT(ac_fileno(&c4->d) >= 0);
+    CU_ASSERT_EQUAL(ac_fileno(&c4->d), -1);
+    CU_ASSERT_EQUAL(ac_map_count(map), 4);
+    CU_ASSERT_TRUE(ac_map_alive(map));
     CU_ASSERT_EQUAL(c4->n_connect + c4->n_error, 0);
     CU_ASSERT_STRING_EQUAL(ac_connect_host_name(&c4->d), "127.0.0.1");
-    before = ac_fileno(&c4->d);
+    /* socket calls wait for the socket */
+    CU_ASSERT_EQUAL(ac_set_nodelay(&c4->d, true), -ENOTCONN);
+    CU_ASSERT_EQUAL(ac_send(&c4->d, "x", 1), -ENOTCONN);
     CU_ASSERT_TRUE(settle(map, c4, 3000));
     CU_ASSERT_TRUE(settle(map, c6, 3000));
     CU_ASSERT_EQUAL(c4->n_connect, 1);
     CU_ASSERT_EQUAL(c6->n_connect, 1);
     CU_ASSERT_TRUE(ac_connected(&c4->d));
-    CU_ASSERT_NOT_EQUAL(ac_fileno(&c4->d), before);
+    CU_ASSERT(ac_fileno(&c4->d) >= 0);
     CU_ASSERT_EQUAL(peer_family(c4), AF_INET);
     CU_ASSERT_EQUAL(peer_family(c6), AF_INET6);
     CU_ASSERT_PTR_NULL(ac_connect_host_name(&c4->d));
@@ -103,6 +106,60 @@ static void test_literals(void)
     t_run_until(map, &(bool){false}, 50);
     ac_close_all(map, true);
     t_map_done(map);
+}
+
+static void close_on_connect(tchan *t)
+{
+    ac_close(&t->d);
+}
+
+/* The connect is all the map has, and it starts from outside the host's
+ * callbacks: a host that stopped watching the empty map must hear of it
+ * (the libevent adapter, which refreshes only when told). The host's own
+ * loop runs it, until the map is empty again. */
+static void test_alone_in_map(void)
+{
+    ac_map *map = t_map_new();
+    struct sockaddr_storage a4;
+    socklen_t l4;
+    int lfd = t_listener(AF_INET, &a4, &l4);
+    tchan *c;
+    int n;
+
+    CU_ASSERT_EQUAL(ac_map_count(map), 0);
+    t_step(map, 0); /* the host has seen the map empty */
+    c = named_client(map, "v4.test", port_of(&a4), NULL);
+    c->keep_memory = true;
+    c->on_connect = close_on_connect;
+    CU_ASSERT_EQUAL(ac_map_count(map), 1);
+    t_run_host(map, 3000);
+    n = c->n_connect;
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(ac_map_count(map), 0);
+    close(lfd);
+    ac_close_all(map, true);
+    t_map_done(map);
+    free(c);
+}
+
+/* An attempt that fails inside connect() (no route: the test's network
+ * has only lo) ends the connect from the loop, not inside the call. */
+static void test_failure_at_once(void)
+{
+    ac_map *map = t_map_new();
+    tchan *c = named_client(map, "192.0.2.1", 80, NULL);
+
+    c->keep_memory = true; /* handle_error closes it */
+    CU_ASSERT_EQUAL(c->n_error, 0);
+    CU_ASSERT_TRUE(ac_connecting(&c->d));
+    CU_ASSERT_TRUE(settle(map, c, 3000));
+    CU_ASSERT_EQUAL(c->n_connect, 0);
+    CU_ASSERT_EQUAL(c->n_error, 1);
+    CU_ASSERT_EQUAL(c->err, ENETUNREACH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->where, "192.0.2.1:80: "));
+    ac_close_all(map, true);
+    t_map_done(map);
+    free(c);
 }
 
 static void test_bad_arguments(void)
@@ -694,6 +751,8 @@ static CU_TestInfo tests[] = {
     {"all_refused", test_all_refused},
     {"retry_from_handle_error", test_retry_from_handle_error},
     {"timeout", test_timeout},
+    {"alone_in_map", test_alone_in_map},
+    {"failure_at_once", test_failure_at_once},
     {"slow_lookup_never_blocks", test_slow_lookup_never_blocks},
     {"resolution_delay", test_resolution_delay},
     {"first_address_drops", test_first_address_drops},

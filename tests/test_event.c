@@ -7,6 +7,7 @@
 
 #include <asyncore/event.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,6 +211,56 @@ static void plain_guard(evutil_socket_t fd, short what, void *arg)
     (void)arg;
 }
 
+/* A connect by name started from another libevent callback, on a map with
+ * nothing else (whose adapter events were idle): the adapter hears of it
+ * and the connect completes under the plain EVLOOP_ONCE loop. */
+static void connect_from_timer(evutil_socket_t fd, short what, void *arg)
+{
+    tchan *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (!c->flag) {
+        c->flag = true;
+        CU_ASSERT_EQUAL(ac_connect_host(&c->d, "127.0.0.1", c->n_expt, NULL),
+                        0);
+    }
+}
+
+static void test_connect_by_name_from_callback(void)
+{
+    int m;
+
+    for (m = 0; m < 2; m++) {
+        struct event_base *base = event_base_new();
+        ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
+        ac_event *a = ac_event_attach(map, base, modes[m]);
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int lfd = t_listener(AF_INET, &ss, &len);
+        tchan *c = tchan_new(map);
+        struct timeval ms = {0, 1000};
+        struct event *tick = event_new(base, -1, EV_PERSIST,
+                                       connect_from_timer, c);
+        long long t0 = ms_now();
+
+        c->keep_memory = true;
+        c->n_expt = ac_addr_port((struct sockaddr *)&ss); /* (the port) */
+        event_add(tick, &ms);
+        while (c->n_connect + c->n_error == 0 && ms_now() - t0 < 3000)
+            event_base_loop(base, EVLOOP_ONCE);
+        CU_ASSERT_EQUAL(c->n_connect, 1);
+        CU_ASSERT_EQUAL(c->n_error, 0);
+        event_free(tick);
+        ac_close(&c->d);
+        close(lfd);
+        CU_ASSERT_EQUAL(ac_map_free(map), 0);
+        CU_ASSERT_EQUAL(ac_event_detach(a), 0);
+        event_base_free(base);
+        free(c);
+    }
+}
+
 static void test_plain_once_loop(void)
 {
     int m, variant, delay;
@@ -256,6 +307,7 @@ static CU_TestInfo tests[] = {
     {"dispatch_ends_with_map", test_dispatch_ends_with_map},
     {"host_swap_mid_stream", test_host_swap_mid_stream},
     {"errors", test_errors},
+    {"connect_by_name_from_callback", test_connect_by_name_from_callback},
     CU_TEST_INFO_NULL,
 };
 

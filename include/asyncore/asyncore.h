@@ -612,8 +612,8 @@ typedef struct ac_connect_opts {
  *   families alternate, the next address every `attempt_delay_ms` or at
  *   once when an attempt fails; addresses that arrive late join in;
  * - the first connection to complete wins: the others are closed unseen,
- *   and the channel gets the winner's socket (a new descriptor: the one
- *   ac_fileno() showed meanwhile was a placeholder) and handle_connect;
+ *   and the channel gets the winner's socket (its first descriptor:
+ *   ac_fileno() is -1 until then) and handle_connect;
  * - or, when every address failed, the lookups found none, or
  *   `timeout_ms` passed: one handle_error(d, err, where), where `where`
  *   says what was tried, e.g. "resolve nosuch.test" with err
@@ -628,25 +628,24 @@ typedef struct ac_connect_opts {
  * made the channel is connecting (ac_connecting()), counts in the map and
  * keeps the loop alive, takes pushes (with_send, async_chat) and a TLS
  * layer (ac_tls_start(), which then verifies and sends `host` as SNI);
- * socket calls on it (ac_set_nodelay, ac_bind, ac_getpeername) fail
- * with -ENOTSOCK until handle_connect. That placeholder is a descriptor,
- * and each attempt holds one more: until it connects, a channel
- * connecting by name uses two or three descriptors (one afterwards); a
- * program that opens thousands of connections at once to a literal
- * address near its descriptor limit connects with ac_create_socket() and
- * ac_connect() instead. ac_close() at any moment cancels
+ * socket calls on it (ac_send, ac_set_nodelay, ac_getpeername, ...) fail
+ * with -ENOTCONN until handle_connect. It holds no descriptor; each
+ * attempt holds one (two while a second address is tried beside the
+ * first). ac_close() at any moment cancels
  * what is in flight: no handler runs afterwards, nothing leaks. So does
  * ac_map_free().
  *
  * Handlers never run inside this call. Returns 0, or: -EINVAL (NULL or
  * empty host, port not in 1..65535, bad options), -EAFNOSUPPORT (family),
  * -ENAMETOOLONG (host of 1,024 bytes or more), -EISCONN (the channel has
- * a socket), -EBADF (closed), -ENOMEM, -EMFILE. May be called from a
- * handler, and from handle_error of a failed connect by name.
+ * a socket or is connecting by name already), -EBADF (closed), -ENOMEM.
+ * May be called from a handler, from another callback of the host's loop,
+ * and from handle_error of a failed connect by name.
  *
  * Lookups run on a pool of at most 64 threads that grows with demand and
  * shrinks after 5 s idle: a lookup never waits for another unless 64 are
- * stuck at once.
+ * stuck at once. Connects on one map to the same name while its lookup is
+ * in flight share that lookup (nothing is cached once it is answered).
  */
 AC_EXTERN int ac_connect_host(ac_dispatcher *d, const char *host, int port,
                               const ac_connect_opts *opts);

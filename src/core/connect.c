@@ -2,23 +2,20 @@
  * Happy Eyeballs v2 (RFC 8305) over every address, the first connection to
  * complete handed to the channel.
  *
- * The channel is in the map from the start, connecting, on a placeholder
- * descriptor (an unbound AF_UNIX datagram socket: its own file, so the
- * kernel's limit on epoll paths to one file never applies, and no error
- * or hang-up to report) with no interest while AC__F_NAMED is set (see
- * interest.c). So it counts, keeps the loop alive, takes pushes and a TLS
- * layer like any connecting channel. Each attempt is an internal channel
- * of the map, so every host watches it. The winner's socket replaces the
- * placeholder, then handle_connect runs. */
+ * Until then the channel has no descriptor (its family is not known) but
+ * is connecting and AC__F_NAMED: it is on the map's `naming` list and in
+ * its count, so it keeps the loop alive, is closed by ac_close_all, and
+ * takes pushes and a TLS layer like any connecting channel. Each attempt
+ * is an internal channel of the map, so every host watches it. The
+ * winner's socket joins the map as the channel's, then handle_connect
+ * runs. */
 #include "connect.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_ATTEMPT_DELAY_MS 250
@@ -62,14 +59,39 @@ static void conn_free(conn *c)
     free(c);
 }
 
-/* The placeholder goes: the channel has no descriptor, is in no map and
- * not connecting, as before ac_connect_host(). */
-static void unplace(ac_dispatcher *d)
+static void place(conn *c)
 {
-    ac__map_remove(d->map, d);
-    close(d->fd);
-    d->fd = -1;
-    d->flags &= ~(AC__F_CONNECTING | AC__F_NAMED);
+    ac_map *map = c->map;
+    bool was_alive = ac_map_alive(map);
+
+    c->prev = NULL;
+    c->next = map->naming;
+    if (map->naming)
+        map->naming->prev = c;
+    map->naming = c;
+    map->count++;
+    c->d->flags |= AC__F_CONNECTING | AC__F_NAMED;
+    /* a host that stopped watching an empty map hears it is alive again,
+     * as when a timer starts (timer.c) */
+    if (!was_alive && map->hooks.wake)
+        map->hooks.wake(map->hooks.data);
+    conn_stash(c->d, c);
+}
+
+/* The channel is in no map and not connecting, as before
+ * ac_connect_host(). */
+static void unplace(conn *c)
+{
+    ac_map *map = c->map;
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        map->naming = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    map->count--;
+    c->d->flags &= ~(AC__F_CONNECTING | AC__F_NAMED);
 }
 
 /* "host:port", bracketed for an IPv6 literal */
@@ -124,7 +146,7 @@ static void fail(conn *c, int err, const char *why)
             snprintf(where + n, sizeof(where) - n, ")");
     }
     teardown(c);
-    unplace(d);
+    unplace(c);
     conn_free(c);
     ac_handle_error(d, err, where);
 }
@@ -153,7 +175,7 @@ void ac__hev_won(conn *c, int fd, size_t addr)
     int r;
 
     teardown(c);
-    unplace(d);
+    unplace(c);
     d->fd = fd;
     d->flags |= AC__F_CONNECTED | AC__F_HAS_ADDR;
     memcpy(&d->addr, &h->ss, h->len);
@@ -226,9 +248,9 @@ static void add_addrs(conn *c, const struct addrinfo *res)
     }
 }
 
-static void lookup_done(ac__lookup *l)
+static void lookup_done(void *owner, const ac__lookup *l)
 {
-    conn *c = l->owner;
+    conn *c = owner;
     int fam = l->family == AF_INET6 ? V6 : V4;
 
     c->q[fam] = NULL;
@@ -240,18 +262,7 @@ static void lookup_done(ac__lookup *l)
     ac__hev_progress(c);
 }
 
-static void literal_fired(ac_timer *t)
-{
-    ac__hev_progress(AC_CONTAINER_OF(t, conn, delay));
-}
-
 /* ---- the API ---- */
-
-static int placeholder(void)
-{
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    return fd < 0 ? -errno : fd;
-}
 
 static int check_opts(const ac_connect_opts *o)
 {
@@ -291,7 +302,7 @@ int ac_connect_host(ac_dispatcher *d, const char *host, int port,
     size_t hlen;
     ac_map *map;
     conn *c;
-    int r, fd;
+    int r;
 
     r = ac__check_fresh(d);
     if (r < 0)
@@ -326,21 +337,13 @@ int ac_connect_host(ac_dispatcher *d, const char *host, int port,
     if (family == AF_INET6)
         c->answered[V4] = true;
 
-    fd = placeholder();
-    if (fd < 0) {
-        free(c);
-        return fd;
-    }
-    r = ac__adopt(d, fd, AC__F_CONNECTING | AC__F_NAMED);
-    if (r < 0) {
-        close(fd);
-        free(c);
-        return r;
-    }
-    conn_stash(d, c);
+    place(c);
     if (literal(c, family)) {
-        /* answered, but handlers run from the loop, never in this call */
-        r = ac__timer_start(map, &c->delay, 0, literal_fired);
+        /* answered: the attempt starts now; handlers run from the loop,
+         * never in this call */
+        c->in_call = true;
+        ac__hev_progress(c);
+        c->in_call = false;
     } else {
         if (!c->answered[V6] &&
             !(c->q[V6] = ac__lookup_start(map, host, AF_INET6, c, lookup_done)))
@@ -354,10 +357,13 @@ int ac_connect_host(ac_dispatcher *d, const char *host, int port,
                             deadline_fired);
     if (r < 0) {
         teardown(c);
-        unplace(d);
+        unplace(c);
         conn_free(c);
         return r;
     }
+    /* the library's own timers do not re-arm the host: called from outside
+     * the map's handlers (another callback of the host's), tell it */
+    ac__wake_host(map);
     return 0;
 }
 
@@ -376,7 +382,12 @@ void ac__connect_cancel(ac_dispatcher *d)
 {
     conn *c = conn_of(d);
 
-    d->flags &= ~AC__F_NAMED;
     teardown(c);
+    unplace(c);
     conn_free(c);
+}
+
+ac_dispatcher *ac__connect_first(const ac_map *map)
+{
+    return map->naming ? map->naming->d : NULL;
 }

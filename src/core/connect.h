@@ -29,7 +29,8 @@ typedef struct hev_addr {
 struct ac__connect {
     ac_dispatcher *d;
     ac_map *map;
-    ac__lookup *q[2];
+    conn *prev, *next; /* map->naming */
+    ac__ask *q[2];
     bool answered[2];
     int gai_err[2];
     hev_addr *addrs;
@@ -39,6 +40,7 @@ struct ac__connect {
     int last_fam;
     bool started;  /* the first attempt began */
     bool starting; /* inside ac_connect() of an attempt */
+    bool in_call;  /* inside ac_connect_host(): the end is deferred */
     attempt *won;  /* completed inside ac_connect() */
     int sync_err;  /* failed inside ac_connect() */
     ac_timer delay;    /* resolution delay, then connection attempt delay */

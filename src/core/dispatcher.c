@@ -44,7 +44,11 @@ int ac__check_open(const ac_dispatcher *d)
 {
     if (!d || !d->map)
         return -EINVAL;
-    if (AC__FLAG(d, AC__F_CLOSED) || d->fd < 0)
+    if (AC__FLAG(d, AC__F_CLOSED))
+        return -EBADF;
+    if (AC__FLAG(d, AC__F_NAMED)) /* no socket until handle_connect */
+        return -ENOTCONN;
+    if (d->fd < 0)
         return -EBADF;
     return 0;
 }
@@ -55,7 +59,7 @@ int ac__check_fresh(const ac_dispatcher *d)
         return -EINVAL;
     if (AC__FLAG(d, AC__F_CLOSED))
         return -EBADF;
-    if (d->fd >= 0)
+    if (d->fd >= 0 || AC__FLAG(d, AC__F_NAMED))
         return -EISCONN;
     return 0;
 }

@@ -46,11 +46,42 @@ static int attempt_end(conn *c, attempt *a, bool take)
     return fd;
 }
 
+/* Inside ac_connect_host() no handler may run: the end waits for the
+ * loop's next pass over timers. */
+static void resume(ac_timer *t)
+{
+    conn *c = AC_CONTAINER_OF(t, conn, delay);
+
+    attempt *a = c->won;
+
+    if (a) {
+        size_t addr = a->addr;
+        ac__hev_won(c, attempt_end(c, a, true), addr);
+    } else {
+        ac__hev_failed(c);
+    }
+}
+
 static void won(conn *c, attempt *a)
 {
     size_t addr = a->addr;
 
+    if (c->in_call) {
+        c->won = a;
+        ac__timer_start(c->map, &c->delay, 0, resume);
+        return;
+    }
     ac__hev_won(c, attempt_end(c, a, true), addr);
+}
+
+static void failed(conn *c)
+{
+    if (c->in_call) {
+        c->won = NULL;
+        ac__timer_start(c->map, &c->delay, 0, resume);
+        return;
+    }
+    ac__hev_failed(c);
 }
 
 static void attempt_connected(ac_dispatcher *ad)
@@ -175,14 +206,16 @@ static void start_next(conn *c)
             return;
         }
         if (r == 0) {
-            ac__timer_start(c->map, &c->delay, (uint64_t)c->attempt_delay_ms,
-                            delay_fired);
+            /* the next attempt's time, if there may be a next address */
+            if (pick(c, &i) || !lookups_done(c))
+                ac__timer_start(c->map, &c->delay,
+                                (uint64_t)c->attempt_delay_ms, delay_fired);
             return;
         }
         c->addrs[i].state = -r;
     }
     if (c->inflight == 0 && lookups_done(c))
-        ac__hev_failed(c);
+        failed(c);
 }
 
 /* After an answer: start, wait the resolution delay, or fail. */
@@ -208,7 +241,7 @@ void ac__hev_progress(conn *c)
                 ac__timer_start(c->map, &c->delay,
                                 (uint64_t)c->resolution_delay_ms, delay_fired);
         } else if (lookups_done(c)) {
-            ac__hev_failed(c);
+            failed(c);
         }
         return;
     }
@@ -223,7 +256,7 @@ void ac__hev_progress(conn *c)
             ac__timer_start(c->map, &c->delay,
                             (uint64_t)c->attempt_delay_ms - since, delay_fired);
     } else if (c->inflight == 0 && lookups_done(c)) {
-        ac__hev_failed(c);
+        failed(c);
     }
 }
 

@@ -273,10 +273,6 @@ static unsigned wanted(const ac_dispatcher *d)
 {
     unsigned want;
 
-    /* connecting by name: the descriptor is a placeholder until a socket
-     * connects (connect.c); nothing is waited on it */
-    if (AC__FLAG(d, AC__F_NAMED))
-        return 0;
     want = d->interest & ~AC__LAYER_BITS(d, AC__F_LHOLD_SHIFT);
     want |= AC__LAYER_BITS(d, AC__F_LADD_SHIFT);
     /* a connect in progress is waited for even under a layer's hold */

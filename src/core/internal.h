@@ -27,7 +27,8 @@ enum {
     AC__F_LISTED = 1u << 12,  /* in map->pending */
     AC__F_INTERNAL = 1u << 13, /* the map's own (call wake-up): not counted */
     AC__F_REWATCH = 1u << 14, /* the refresh's watch failed: tell after the wait */
-    AC__F_NAMED = 1u << 15,   /* connecting by name: addr holds the state */
+    AC__F_NAMED = 1u << 15,   /* connecting by name, no descriptor yet:
+                               * addr holds the state (connect.c) */
     /* "unhandled X event" already logged: one bit per kind (6) */
     AC__F_WARNED_SHIFT = 16,
     /* ac_set_layer_interest: the channel's events a layer holds back, and
@@ -111,8 +112,12 @@ struct ac_map {
     ac__call *running;        /* the batch being run, and its room */
     size_t running_cap;
 
-    /* connecting by name: the connect whose handle_connect runs */
+    /* connecting by name: channels without a descriptor yet (counted in
+     * `count`), and the connect whose handle_connect runs */
+    struct ac__connect *naming;
     struct ac__connect *connected;
+    struct ac__lookup **lookups; /* in flight, hashed by name and family */
+    size_t lookups_cap, nlookups;
 
     char *scratch; /* shared read buffer, see ac__scratch_get */
     size_t scratch_cap;
@@ -169,30 +174,40 @@ AC__HIDDEN void ac__calls_close(ac_map *map);
 AC__HIDDEN void ac__starve(ac_dispatcher *d);
 AC__HIDDEN void ac__unstarve(ac_map *map);
 
-/* resolver.c: getaddrinfo on worker threads. `done` runs in the map's
- * thread (an ac_map_call) unless cancelled first; the owner must not touch
- * `l` after either. */
+/* resolver.c: getaddrinfo on worker threads. A lookup of a name and
+ * family already in flight for the same map is shared: every asker gets
+ * the one answer. `done` runs in the map's thread (an ac_map_call) unless
+ * the ask was cancelled first; the asker must not touch its ask after
+ * either. */
 typedef struct ac__lookup {
-    struct ac__lookup *next;
-    ac_map *map;                  /* referenced while `l` lives */
-    void *owner;                  /* map thread only; NULL: cancelled */
-    void (*done)(struct ac__lookup *l);
-    int refs;                     /* atomic: the owner's, the worker's */
+    struct ac__lookup *next;      /* the pool's queue */
+    ac_map *map;                  /* referenced while the lookup lives */
+    struct ac__ask *asks;         /* map thread only: who waits */
+    struct ac__lookup *hnext;     /* map thread only: map->lookups chain */
+    unsigned hash;
+    bool gone;                    /* map thread only: nobody waits */
+    int refs;                     /* atomic: the map side's, the worker's */
     int cancelled;                /* atomic: a worker may skip the lookup */
     int family;
     int err;                      /* 0, or positive errno / AC_EAI_* */
     struct addrinfo *res;
     char host[];
 } ac__lookup;
-AC__HIDDEN ac__lookup *ac__lookup_start(ac_map *map, const char *host,
-                                        int family, void *owner,
-                                        void (*done)(ac__lookup *l));
-AC__HIDDEN void ac__lookup_cancel(ac__lookup *l);
+typedef void (*ac__lookup_fn)(void *owner, const ac__lookup *l);
+typedef struct ac__ask ac__ask;
+AC__HIDDEN ac__ask *ac__lookup_start(ac_map *map, const char *host,
+                                     int family, void *owner,
+                                     ac__lookup_fn done);
+AC__HIDDEN void ac__lookup_cancel(ac__ask *a);
+/* At ac_map_free, once every ask is over. */
+AC__HIDDEN void ac__lookups_free(ac_map *map);
 /* getaddrinfo's EAI_* as a positive errno or AC_EAI_* code. */
 AC__HIDDEN int ac__gai_error(int gai, int sys_errno);
 
 /* connect.c: connecting by name */
 AC__HIDDEN void ac__connect_cancel(ac_dispatcher *d);
+/* A channel connecting by name (no descriptor yet), or NULL. */
+AC__HIDDEN ac_dispatcher *ac__connect_first(const ac_map *map);
 
 /* buffer.c */
 AC__HIDDEN int ac__buf_append(char **buf, size_t *off, size_t *len,
@@ -207,6 +222,8 @@ AC__HIDDEN void ac__scratch_put(ac_map *map, char *buf);
 AC__HIDDEN int ac__check_fresh(const ac_dispatcher *d);
 /* A usable, open channel: 0, -EINVAL or -EBADF. */
 AC__HIDDEN int ac__check_open(const ac_dispatcher *d);
+/* Neither a descriptor nor a connect by name: nothing to send on. */
+#define AC__UNOPENED(d) ((d)->fd < 0 && !AC__FLAG(d, AC__F_NAMED))
 AC__HIDDEN int ac__set_nonblock(int fd);
 AC__HIDDEN int ac__adopt(ac_dispatcher *d, int fd, unsigned flags);
 /* Stop writing through the channel's I/O operations; sends are refused

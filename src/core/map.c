@@ -115,6 +115,7 @@ int ac_map_free(ac_map *map)
     ac__calls_close(map); /* queued calls run now, later ones are refused */
     ac_close_all(map, true);
     ac__timers_stop_all(map);
+    ac__lookups_free(map);
     ac_map_set_hooks(map, NULL);
     map->ops->destroy(map);
     free(map->fired);
@@ -422,6 +423,7 @@ int ac_map_backend_fd(const ac_map *map)
 
 int ac_close_all(ac_map *map, bool ignore_all)
 {
+    ac_dispatcher *d;
     int first = 0;
     size_t fd;
 
@@ -431,15 +433,17 @@ int ac_close_all(ac_map *map, bool ignore_all)
         return -ENOMEM;
     ac__enter(map);
     for (fd = 0; fd < map->fds_cap && map->count; fd++) {
-        ac_dispatcher *d = map->fds[fd];
         int r;
 
+        d = map->fds[fd];
         if (!d || AC__FLAG(d, AC__F_INTERNAL))
             continue;
         r = ac_close(d);
         if (r < 0 && r != -EBADF && !ignore_all && !first)
             first = r;
     }
+    while ((d = ac__connect_first(map))) /* no descriptor yet */
+        ac_close(d);
     ac__leave(map);
     return first;
 }

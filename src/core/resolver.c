@@ -4,7 +4,12 @@
  * to MAX_WORKERS and shrinks when idle: unlike libuv's fixed four threads,
  * a few lookups stuck on a silent nameserver do not hold up the others.
  * An answer goes back to its map with ac_map_call(); a lookup cancelled
- * before a worker took it is dropped without asking the resolver. */
+ * before a worker took it is dropped without asking the resolver.
+ *
+ * Askers of the same name and family on one map while a lookup is in
+ * flight share it (as Go's resolver does), so a thousand connects to one
+ * name cost two lookups, not two thousand; nothing is kept once the answer
+ * is given. */
 #include "internal.h"
 
 #include <errno.h>
@@ -20,6 +25,14 @@
 #define MAX_WORKERS 64
 #define IDLE_EXIT_S 5
 #define STACK_SIZE (256 * 1024)
+
+/* One asker of a lookup (map thread only). */
+struct ac__ask {
+    ac__ask *prev, *next;
+    ac__lookup *l;
+    void *owner;
+    ac__lookup_fn done;
+};
 
 static struct {
     pthread_mutex_t lock;
@@ -72,11 +85,11 @@ int ac__gai_error(int gai, int sys_errno)
     }
 }
 
-/* Two references: the owner's (dropped by ac__lookup_cancel, or once the
- * answer was handed over) and the worker's (carried by the call that
- * brings the answer, or dropped when the map refuses that call). Either
- * may go first: a map being freed refuses the call while its channels'
- * cancels are still to come. */
+/* Two references: the map side's (dropped when the last ask is cancelled,
+ * or once the answer was handed over) and the worker's (carried by the
+ * call that brings the answer, or dropped when the map refuses that
+ * call). Either may go first: a map being freed refuses the call while its
+ * channels' cancels are still to come. */
 static void lookup_unref(ac__lookup *l)
 {
     if (__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0) {
@@ -86,15 +99,116 @@ static void lookup_unref(ac__lookup *l)
     }
 }
 
-/* In the map's thread: hand the answer to its owner unless cancelled (the
- * owner tells a map being freed from a live one). */
+/* ---- the map's table of lookups in flight (map thread only) ---- */
+
+static unsigned hash_of(const char *host, int family)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+
+    while (*host)
+        h = (h ^ (unsigned char)*host++) * 16777619u;
+    return h ^ (unsigned)family;
+}
+
+static ac__lookup **slot_of(ac_map *map, unsigned hash)
+{
+    return &map->lookups[hash & (map->lookups_cap - 1)];
+}
+
+static ac__lookup *table_find(ac_map *map, const char *host, int family)
+{
+    unsigned h = hash_of(host, family);
+    ac__lookup *l;
+
+    if (!map->lookups_cap)
+        return NULL;
+    for (l = *slot_of(map, h); l; l = l->hnext)
+        if (l->hash == h && l->family == family && !strcmp(l->host, host))
+            return l;
+    return NULL;
+}
+
+/* Rehashed into twice the buckets as it fills; without memory for that,
+ * chains get longer, and without any table the lookup is not shared. */
+static void table_add(ac_map *map, ac__lookup *l)
+{
+    ac__lookup **pp;
+
+    if (map->nlookups >= map->lookups_cap) {
+        size_t cap = map->lookups_cap ? map->lookups_cap * 2 : 16, i;
+        ac__lookup **t = calloc(cap, sizeof(*t)), *e;
+
+        if (!t && !map->lookups_cap)
+            return;
+        if (t) {
+            for (i = 0; i < map->lookups_cap; i++)
+                while ((e = map->lookups[i])) {
+                    map->lookups[i] = e->hnext;
+                    e->hnext = t[e->hash & (cap - 1)];
+                    t[e->hash & (cap - 1)] = e;
+                }
+            free(map->lookups);
+            map->lookups = t;
+            map->lookups_cap = cap;
+        }
+    }
+    pp = slot_of(map, l->hash);
+    l->hnext = *pp;
+    *pp = l;
+    map->nlookups++;
+}
+
+static void table_remove(ac_map *map, ac__lookup *l)
+{
+    ac__lookup **pp;
+
+    if (!map->lookups_cap)
+        return;
+    for (pp = slot_of(map, l->hash); *pp; pp = &(*pp)->hnext)
+        if (*pp == l) {
+            *pp = l->hnext;
+            map->nlookups--;
+            return;
+        }
+}
+
+void ac__lookups_free(ac_map *map)
+{
+    free(map->lookups);
+    map->lookups = NULL;
+    map->lookups_cap = map->nlookups = 0;
+}
+
+static void ask_unlink(ac__ask *a)
+{
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        a->l->asks = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+}
+
+/* In the map's thread: hand the answer to every ask still waiting. An
+ * asker's handler may cancel other asks of this lookup (closing their
+ * channels), or ask for the same name again (a new lookup: this one has
+ * left the table). */
 static void lookup_arrived(void *data)
 {
     ac__lookup *l = data;
+    ac__ask *a;
 
-    if (l->owner) {
-        l->done(l);
-        l->owner = NULL;
+    if (!l->gone) {
+        l->gone = true;
+        table_remove(l->map, l);
+        while ((a = l->asks)) {
+            void *owner = a->owner;
+            ac__lookup_fn done = a->done;
+
+            ask_unlink(a);
+            free(a);
+            done(owner, l);
+        }
         lookup_unref(l);
     }
     lookup_unref(l);
@@ -194,8 +308,26 @@ static int spawn(void)
     return 0;
 }
 
-ac__lookup *ac__lookup_start(ac_map *map, const char *host, int family,
-                             void *owner, void (*done)(ac__lookup *l))
+static ac__ask *ask_add(ac__lookup *l, void *owner, ac__lookup_fn done)
+{
+    ac__ask *a = malloc(sizeof(*a));
+
+    if (!a)
+        return NULL;
+    a->l = l;
+    a->owner = owner;
+    a->done = done;
+    a->prev = NULL;
+    a->next = l->asks;
+    if (l->asks)
+        l->asks->prev = a;
+    l->asks = a;
+    return a;
+}
+
+/* A new lookup, queued for a worker; NULL (errno set) when neither memory
+ * nor a thread can be had. */
+static ac__lookup *lookup_new(ac_map *map, const char *host, int family)
 {
     size_t n = strlen(host) + 1;
     ac__lookup *l = calloc(1, sizeof(*l) + n);
@@ -205,8 +337,7 @@ ac__lookup *ac__lookup_start(ac_map *map, const char *host, int family,
         return NULL;
     memcpy(l->host, host, n);
     l->family = family;
-    l->owner = owner;
-    l->done = done;
+    l->hash = hash_of(host, family);
     l->refs = 2;
     l->map = ac_map_ref(map);
     pthread_once(&atfork_once, register_atfork);
@@ -233,9 +364,40 @@ ac__lookup *ac__lookup_start(ac_map *map, const char *host, int family,
     return l;
 }
 
-void ac__lookup_cancel(ac__lookup *l)
+ac__ask *ac__lookup_start(ac_map *map, const char *host, int family,
+                          void *owner, ac__lookup_fn done)
 {
-    l->owner = NULL;
+    ac__lookup *l = table_find(map, host, family);
+    ac__ask *a;
+
+    if (l)
+        return ask_add(l, owner, done);
+    l = lookup_new(map, host, family);
+    if (!l)
+        return NULL;
+    a = ask_add(l, owner, done);
+    if (!a) { /* the worker will answer nobody */
+        l->gone = true;
+        __atomic_store_n(&l->cancelled, 1, __ATOMIC_RELEASE);
+        lookup_unref(l);
+        return NULL;
+    }
+    table_add(map, l);
+    return a;
+}
+
+/* The last ask gone, nobody waits: a worker that has not begun the lookup
+ * skips it. */
+void ac__lookup_cancel(ac__ask *a)
+{
+    ac__lookup *l = a->l;
+
+    ask_unlink(a);
+    free(a);
+    if (l->asks || l->gone)
+        return;
+    l->gone = true;
+    table_remove(l->map, l);
     __atomic_store_n(&l->cancelled, 1, __ATOMIC_RELEASE);
     lookup_unref(l);
 }

@@ -42,7 +42,8 @@ int ac_tls_start(ac_dispatcher *d, ac_tls_ctx *ctx, const char *servername)
 
     if (!d || !ctx)
         return -EINVAL;
-    if (ac_closed(d) || ac_fileno(d) < 0)
+    /* (connecting by name: no descriptor until handle_connect) */
+    if (ac_closed(d) || (ac_fileno(d) < 0 && !ac_connecting(d)))
         return -EBADF;
     if (T(d))
         return -EALREADY;

@@ -230,7 +230,7 @@ int ac_chat_push(ac_chat *c, const void *data, size_t len)
 
     if (!c || (!data && len))
         return -EINVAL;
-    if (ac__chat_gone(c) || c->base.fd < 0)
+    if (ac__chat_gone(c) || AC__UNOPENED(&c->base))
         return -EBADF;
     if (len == 0)
         return 0;
@@ -271,12 +271,12 @@ int ac_chat_push_with_producer(ac_chat *c, const ac_producer *p)
             p->free(p->data);
         return -EINVAL;
     }
-    if (!c || ac__chat_gone(c) || c->base.fd < 0 ||
+    if (!c || ac__chat_gone(c) || AC__UNOPENED(&c->base) ||
         !(e = out_append(c, OUT_PRODUCER))) {
         if (p->free)
             p->free(p->data);
         return !c ? -EINVAL
-               : (ac__chat_gone(c) || c->base.fd < 0) ? -EBADF
+               : (ac__chat_gone(c) || AC__UNOPENED(&c->base)) ? -EBADF
                                                       : -ENOMEM;
     }
     e->prod = *p;

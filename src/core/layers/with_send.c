@@ -88,7 +88,7 @@ int ac_with_send(ac_dispatcher_with_send *w, const void *buf, size_t len)
 
     if (!w || (!buf && len))
         return -EINVAL;
-    if (ac_closed(&w->base) || w->base.fd < 0)
+    if (ac_closed(&w->base) || AC__UNOPENED(&w->base))
         return -EBADF;
     if (len == 0)
         return 0;
