@@ -675,6 +675,42 @@ static int threads_now(void)
     return n;
 }
 
+/* 100 connects to one slow name at once share its two lookups: a thread
+ * or two, not a pool's worth; one of them closed before the answer does
+ * not cancel the others'; all answered in one lookup's time. */
+static void test_shared_lookup(void)
+{
+    enum { N = 100 };
+    ac_map *map = t_map_new();
+    struct sockaddr_storage a4;
+    socklen_t l4;
+    tchan *s = tchan_server(map, AF_INET, &a4, &l4), *c[N];
+    int i, connected, base = threads_now(), peak = 0;
+    long long t0 = now_ms(), end = t0 + 5000;
+
+    s->on_accepted = echo_accepted;
+    for (i = 0; i < N; i++) {
+        c[i] = named_client(map, "slow1.test", port_of(&a4), NULL);
+        c[i]->keep_memory = true;
+    }
+    ac_close(&c[0]->d); /* the first asker goes: the lookup stays */
+    do {
+        t_step(map, 50);
+        if (threads_now() > peak)
+            peak = threads_now();
+        for (i = 1, connected = 0; i < N; i++)
+            connected += c[i]->n_connect;
+    } while (connected < N - 1 && now_ms() < end);
+    CU_ASSERT_EQUAL(connected, N - 1);
+    CU_ASSERT_EQUAL(c[0]->n_connect + c[0]->n_error, 0);
+    CU_ASSERT(now_ms() - t0 < 2500); /* one lookup's second, not two */
+    CU_ASSERT(peak - base <= 2);
+    ac_close_all(map, true);
+    t_map_done(map);
+    for (i = 0; i < N; i++)
+        free(c[i]);
+}
+
 static void test_thousand_lookups(void)
 {
     enum { N = 1000 };
@@ -760,6 +796,7 @@ static CU_TestInfo tests[] = {
     {"cancel_by_map_free", test_cancel_by_map_free},
     {"map_free_with_answers_queued", test_map_free_with_answers_queued},
     {"chat_and_with_send_push_early", test_chat_and_with_send_push_early},
+    {"shared_lookup", test_shared_lookup},
     {"thousand_lookups", test_thousand_lookups},
     CU_TEST_INFO_NULL,
 };
