@@ -347,6 +347,22 @@ static void count_new(int fd, void *arg)
         ++*(int *)arg;
 }
 
+/* Says which descriptor is new, for the report of a leak. */
+static void tell_new(int fd, void *arg)
+{
+    char path[64], target[256];
+    ssize_t n;
+
+    (void)arg;
+    if (fd_in_start(fd))
+        return;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    n = readlink(path, target, sizeof(target) - 1);
+    target[n > 0 ? n : 0] = '\0';
+    fprintf(stderr, "descriptor %d open since the test began: %s\n", fd,
+            target);
+}
+
 static int new_fds(void)
 {
     int n = 0;
@@ -493,6 +509,8 @@ void t_map_done(ac_map *map)
      * leaked */
     for (i = 0; i < 300 && new_fds() > 0; i++)
         usleep(10000);
+    if (new_fds() > 0)
+        each_fd(tell_new, NULL);
     CU_ASSERT_EQUAL(new_fds(), 0);
     if (t_current == T_HOST) {
         CU_ASSERT_EQUAL(host.n, 0);
