@@ -13,33 +13,44 @@
 #include <sys/epoll.h>
 #endif
 
+typedef struct watch watch;
+
 struct ac_event {
     ac_map *map;
     struct event_base *base;
     ac_event_mode mode;
     struct event *deadline, *kick, *backend;
-    struct event *wake_ev; /* PER_FD: the map's own channel's event */
+    watch *owns;           /* PER_FD: the map's own channels' watches */
     bool live;             /* our events are pending: the map is alive */
     int probe_fd;          /* an epoll fd to ask "can epoll wait on it?" */
     unsigned long refreshes, events;
 };
 
-typedef struct {
+struct watch {
     ac_event *a;
     struct event *ev;
-    bool own; /* the map's own channel (its call wake-up, a connect
-               * attempt): pending only while the map lives */
-} watch;
+    bool armed; /* ev waits for something */
+    bool own;   /* the map's own channel (its call wake-up, a connect
+                 * attempt): pending only while the map lives */
+    watch *prev, *next; /* a->owns */
+};
 
+/* Every own channel's event, not only the call wake-up's: which of them
+ * is which cannot be told from the descriptors' order (a connect attempt
+ * made before the map was attached may have the lower number). */
 static void set_live(ac_event *a, bool live)
 {
-    struct event *ev = a->mode == AC_EVENT_BACKEND_FD ? a->backend : a->wake_ev;
+    watch *w;
 
-    if (live != a->live && ev) {
-        if (live)
-            event_add(ev, NULL);
-        else
-            event_del(ev);
+    if (live != a->live) {
+        if (a->mode == AC_EVENT_BACKEND_FD) {
+            if (a->backend)
+                live ? event_add(a->backend, NULL) : event_del(a->backend);
+        } else {
+            for (w = a->owns; w; w = w->next)
+                if (w->armed)
+                    live ? event_add(w->ev, NULL) : event_del(w->ev);
+        }
     }
     a->live = live;
 }
@@ -193,6 +204,12 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
             return -ENOMEM;
         w->a = a;
         w->own = ac_map_get(a->map, fd) != d;
+        if (w->own) {
+            w->next = a->owns;
+            if (a->owns)
+                a->owns->prev = w;
+            a->owns = w;
+        }
         ac_set_host_data(d, w);
         on_wake(a); /* a pulled channel gets its interest at a refresh */
     }
@@ -200,6 +217,7 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
      * waits for changes: with_send toggles writing on every burst */
     if (w->ev)
         event_del(w->ev);
+    w->armed = false;
     if (!what)
         return 0;
     if (!w->ev) {
@@ -208,11 +226,7 @@ static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
     } else {
         event_assign(w->ev, a->base, fd, what | EV_PERSIST, on_io, w);
     }
-    /* the first of the map's own channels is its call wake-up; the others
-     * (connect attempts) live no longer than the channels that keep the
-     * map alive */
-    if (w->own && !a->wake_ev)
-        a->wake_ev = w->ev;
+    w->armed = true;
     if ((!w->own || a->live) && event_add(w->ev, NULL) < 0)
         return errno ? -errno : -EIO;
     return 0;
@@ -227,8 +241,14 @@ static void on_unwatch(void *data, ac_dispatcher *d, int fd)
     if (!w)
         return;
     ac_set_host_data(d, NULL);
-    if (w->own && a->wake_ev == w->ev)
-        a->wake_ev = NULL;
+    if (w->own) {
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            a->owns = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+    }
     if (w->ev)
         event_free(w->ev);
     free(w);
