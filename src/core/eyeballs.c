@@ -46,42 +46,42 @@ static int attempt_end(conn *c, attempt *a, bool take)
     return fd;
 }
 
-/* Inside ac_connect_host() no handler may run: the end waits for the
- * loop's next pass over timers. */
+static void won(conn *c, attempt *a);
+static void failed(conn *c);
+
+/* Inside ac_connect_host() no handler may run: the end (`c->won`, or a
+ * failure when NULL) waits for the loop's next pass over timers. */
 static void resume(ac_timer *t)
 {
     conn *c = AC_CONTAINER_OF(t, conn, delay);
 
-    attempt *a = c->won;
+    if (c->won)
+        won(c, c->won);
+    else
+        failed(c);
+}
 
-    if (a) {
-        size_t addr = a->addr;
-        ac__hev_won(c, attempt_end(c, a, true), addr);
-    } else {
-        ac__hev_failed(c);
-    }
+static bool deferred(conn *c, attempt *a)
+{
+    if (!c->in_call)
+        return false;
+    c->won = a;
+    ac__timer_start(c->map, &c->delay, 0, resume);
+    return true;
 }
 
 static void won(conn *c, attempt *a)
 {
     size_t addr = a->addr;
 
-    if (c->in_call) {
-        c->won = a;
-        ac__timer_start(c->map, &c->delay, 0, resume);
-        return;
-    }
-    ac__hev_won(c, attempt_end(c, a, true), addr);
+    if (!deferred(c, a))
+        ac__hev_won(c, attempt_end(c, a, true), addr);
 }
 
 static void failed(conn *c)
 {
-    if (c->in_call) {
-        c->won = NULL;
-        ac__timer_start(c->map, &c->delay, 0, resume);
-        return;
-    }
-    ac__hev_failed(c);
+    if (!deferred(c, NULL))
+        ac__hev_failed(c);
 }
 
 static void attempt_connected(ac_dispatcher *ad)
