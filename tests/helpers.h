@@ -27,6 +27,8 @@ extern t_mode t_current;
 /* A map for the current mode with a capturing log function (level INFO).
  * Records the open-descriptor count for t_map_done(). */
 ac_map *t_map_new(void);
+/* The library has the epoll backend (not in the portable build). */
+bool t_have_epoll(void);
 /* Asserts the map is empty, frees it, asserts no descriptor leaked and the
  * host (in host mode) holds no watches. */
 void t_map_done(ac_map *map);

@@ -1,14 +1,47 @@
 /* ac_map_call: the one thread-safe entry of a map. Callers append to a
- * queue under a mutex and, when it was empty, write an eventfd; the map
- * watches that eventfd as an internal channel (so every host wakes the
- * same way it wakes for I/O), swaps the queue out and runs the batch. */
+ * queue under a mutex and, when it was empty, write an eventfd (a pipe
+ * where there is none: macOS, the BSDs, the portable build); the map
+ * watches it as an internal channel (so every host wakes the same way it
+ * wakes for I/O), swaps the queue out and runs the batch. */
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
+#if AC_HAVE_EVENTFD
+#include <sys/eventfd.h>
+#endif
+
+/* The wake-up's two ends (the same descriptor for an eventfd). */
+static int wake_open(int *rfd, int *wfd)
+{
+#if AC_HAVE_EVENTFD
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    *rfd = *wfd = fd;
+    return 0;
+#else
+    int p[2], i, r;
+
+    if (pipe(p) < 0)
+        return -errno;
+    for (i = 0; i < 2; i++)
+        if ((r = ac__set_nonblock(p[i])) < 0 ||
+            fcntl(p[i], F_SETFD, FD_CLOEXEC) < 0) {
+            r = r < 0 ? r : -errno;
+            close(p[0]);
+            close(p[1]);
+            return r;
+        }
+    *rfd = p[0];
+    *wfd = p[1];
+    return 0;
+#endif
+}
 
 static void run_batch(ac_map *map, bool final)
 {
@@ -41,10 +74,13 @@ static void wake_read(ac_dispatcher *d)
 {
     ac_map *map = d->map;
     uint64_t v;
+    ssize_t n;
 
-    /* cleared before the swap: a call queued after it writes again */
-    while (read(map->wake_fd, &v, sizeof(v)) < 0 && errno == EINTR)
-        ;
+    /* cleared before the swap: a call queued after it writes again (a
+     * pipe may hold several bytes: read them all) */
+    do
+        n = read(d->fd, &v, sizeof(v));
+    while ((n < 0 && errno == EINTR) || (n == sizeof(v) && !AC_HAVE_EVENTFD));
     run_batch(map, false);
 }
 
@@ -56,7 +92,7 @@ static void wake_error(ac_dispatcher *d, int err, const char *where)
 
 static void wake_close(ac_dispatcher *d)
 {
-    (void)d; /* an eventfd does not hang up */
+    (void)d; /* nobody else holds the write end: no hang-up */
 }
 
 static const ac_dispatcher_class wake_class = {
@@ -66,25 +102,32 @@ static const ac_dispatcher_class wake_class = {
     .handle_close = wake_close,
 };
 
+static void wake_close_fds(int rfd, int wfd)
+{
+    close(rfd);
+    if (wfd != rfd)
+        close(wfd);
+}
+
 int ac__calls_open(ac_map *map)
 {
-    int fd, r;
+    int rfd = -1, wfd = -1, r;
 
     if (pthread_mutex_init(&map->call_lock, NULL) != 0)
         return -ENOMEM;
-    fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd < 0) {
-        r = -errno;
+    r = wake_open(&rfd, &wfd);
+    if (r < 0) {
         pthread_mutex_destroy(&map->call_lock);
         return r;
     }
-    map->wake_fd = fd;
+    map->wake_fd = wfd;
     ac_dispatcher_init(&map->wake, &wake_class, map);
     map->wake.flags |= AC__F_INTERNAL;
     ac_set_interest(&map->wake, AC_IN);
-    r = ac__adopt(&map->wake, fd, AC__F_CONNECTED);
+    r = ac__adopt(&map->wake, rfd, AC__F_CONNECTED);
     if (r < 0) {
-        close(fd);
+        wake_close_fds(rfd, wfd);
+        map->wake_fd = -1;
         pthread_mutex_destroy(&map->call_lock);
         return r;
     }
@@ -94,7 +137,10 @@ int ac__calls_open(ac_map *map)
 void ac__calls_close(ac_map *map)
 {
     run_batch(map, true); /* the last batch: later calls are refused */
-    ac_close(&map->wake); /* closes wake_fd */
+    if (map->wake_fd != map->wake.fd) /* a pipe's write end */
+        close(map->wake_fd);
+    ac_close(&map->wake); /* closes the read end (the eventfd) */
+    map->wake_fd = -1;
     free(map->calls);
     free(map->running);
     map->calls = map->running = NULL;

@@ -89,6 +89,26 @@ int ac__adopt(ac_dispatcher *d, int fd, unsigned flags)
     return r;
 }
 
+/* What a socket made without SOCK_NONBLOCK | SOCK_CLOEXEC (or accept4)
+ * needs afterwards, and SO_NOSIGPIPE where send() has no MSG_NOSIGNAL. */
+static int fd_prepare(int fd)
+{
+    int r = 0;
+
+#if !AC_HAVE_SOCK_CLOEXEC || !AC_HAVE_ACCEPT4
+    if ((r = ac__set_nonblock(fd)) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return r < 0 ? r : -errno;
+#endif
+#if !AC_HAVE_MSG_NOSIGNAL && AC_HAVE_SO_NOSIGPIPE
+    {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+    }
+#endif
+    (void)fd;
+    return r;
+}
+
 /* TCP channels start with Nagle off (ac_set_nodelay in asyncore.h). */
 static void nodelay_for(int fd, int family)
 {
@@ -105,9 +125,17 @@ int ac_create_socket(ac_dispatcher *d, int family, int type)
     r = ac__check_fresh(d);
     if (r < 0)
         return r;
+#if AC_HAVE_SOCK_CLOEXEC
     fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+    fd = socket(family, type, 0);
+#endif
     if (fd < 0)
         return -errno;
+    if ((r = fd_prepare(fd)) < 0) {
+        close(fd);
+        return r;
+    }
     if ((type & 0xf) == SOCK_STREAM)
         nodelay_for(fd, family);
     r = ac__adopt(d, fd, 0);
@@ -183,9 +211,18 @@ int ac_set_keepalive(ac_dispatcher *d, bool on, int idle_s)
         return -EINVAL;
     if (setsockopt(d->fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)) < 0)
         return -errno;
+#ifdef TCP_KEEPIDLE
     if (on && idle_s > 0 &&
         setsockopt(d->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof(idle_s)) < 0)
         return -errno;
+#elif defined(TCP_KEEPALIVE) /* macOS's name for it */
+    if (on && idle_s > 0 &&
+        setsockopt(d->fd, IPPROTO_TCP, TCP_KEEPALIVE, &idle_s, sizeof(idle_s)) < 0)
+        return -errno;
+#else
+    if (on && idle_s > 0)
+        return -ENOTSUP; /* keepalive is on, at the system's idle time */
+#endif
     return 0;
 }
 
@@ -278,13 +315,23 @@ int ac_accept(ac_dispatcher *d, struct sockaddr_storage *addr,
 
     if (r < 0)
         return r;
+#if AC_HAVE_ACCEPT4
     fd = accept4(d->fd, (struct sockaddr *)&ss, &len,
                  SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    /* (a fork() in another thread between accept and FD_CLOEXEC would
+     * leak the descriptor into the child: what accept4 exists for) */
+    fd = accept(d->fd, (struct sockaddr *)&ss, &len);
+#endif
     if (fd < 0) {
         r = errno;
         if (r == EAGAIN || r == EWOULDBLOCK || r == ECONNABORTED || r == EINTR)
             return -EAGAIN;
         return -r;
+    }
+    if ((r = fd_prepare(fd)) < 0) {
+        close(fd);
+        return r;
     }
     if (addr)
         memcpy(addr, &ss, len < sizeof(*addr) ? len : sizeof(*addr));
@@ -431,7 +478,7 @@ const char *ac_repr(const ac_dispatcher *d, char *buf, size_t size)
 
 const char *ac_strerror(int err)
 {
-    static __thread char buf[128];
+    static _Thread_local char buf[128];
     static const char *const eai[] = {
         "name not found",
         "temporary failure in name resolution",
@@ -444,7 +491,13 @@ const char *ac_strerror(int err)
         err = -err;
     if (err >= AC_EAI_NONAME && err <= AC_EAI_OTHER)
         return eai[err - AC_EAI_NONAME];
-    return strerror_r(err, buf, sizeof(buf));
+#if AC_HAVE_GNU_STRERROR_R
+    return strerror_r(err, buf, sizeof(buf)); /* may return its own text */
+#else
+    if (strerror_r(err, buf, sizeof(buf)) != 0)
+        snprintf(buf, sizeof(buf), "Unknown error %d", err);
+    return buf;
+#endif
 }
 
 #define AC__STR2(x) #x

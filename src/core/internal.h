@@ -4,6 +4,7 @@
 #ifndef ASYNCORE_INTERNAL_H
 #define ASYNCORE_INTERNAL_H
 
+#include "ac_config.h" /* AC_HAVE_*: meson's checks */
 #include <asyncore/asyncore.h>
 #include <pthread.h>
 #include <signal.h>
@@ -107,7 +108,8 @@ struct ac_map {
     size_t calls_queued;      /* ncalls, readable without the lock */
     bool dead;                /* ac_map_free began: calls refused */
     int refs;                 /* atomic: ac_map_ref + the owner */
-    int wake_fd;              /* eventfd written when calls arrive */
+    int wake_fd;              /* written when calls arrive: an eventfd, or
+                               * a pipe's write end (wake.fd reads it) */
     ac_dispatcher wake;       /* its internal channel */
     ac__call *running;        /* the batch being run, and its room */
     size_t running_cap;

@@ -13,9 +13,17 @@ ssize_t ac__io_result(ssize_t n)
                                                                      : -errno;
 }
 
+/* Never SIGPIPE: MSG_NOSIGNAL, or SO_NOSIGPIPE set when the socket was
+ * made (dispatcher.c). */
+#if AC_HAVE_MSG_NOSIGNAL
+#define SEND_FLAGS MSG_NOSIGNAL
+#else
+#define SEND_FLAGS 0
+#endif
+
 static ssize_t socket_send(ac_dispatcher *d, const void *buf, size_t len)
 {
-    return ac__io_result(send(d->fd, buf, len, MSG_NOSIGNAL));
+    return ac__io_result(send(d->fd, buf, len, SEND_FLAGS));
 }
 
 static ssize_t socket_recv(ac_dispatcher *d, void *buf, size_t len)

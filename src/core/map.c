@@ -15,7 +15,7 @@ static const ac__backend_ops *ops_for(ac_backend backend)
 {
     switch (backend) {
     case AC_BACKEND_DEFAULT:
-#ifdef __linux__
+#if AC_HAVE_EPOLL
         return &ac__epoll_ops;
 #else
         return &ac__poll_ops;
@@ -25,7 +25,7 @@ static const ac__backend_ops *ops_for(ac_backend backend)
     case AC_BACKEND_POLL:
         return &ac__poll_ops;
     case AC_BACKEND_EPOLL:
-#ifdef __linux__
+#if AC_HAVE_EPOLL
         return &ac__epoll_ops;
 #else
         return NULL;
@@ -416,9 +416,11 @@ int ac_map_backend_fd(const ac_map *map)
 {
     if (!map)
         return -EINVAL;
-    if (map->ops != &ac__epoll_ops)
-        return -EOPNOTSUPP;
-    return *(const int *)map->bstate;
+#if AC_HAVE_EPOLL
+    if (map->ops == &ac__epoll_ops)
+        return *(const int *)map->bstate;
+#endif
+    return -EOPNOTSUPP;
 }
 
 int ac_close_all(ac_map *map, bool ignore_all)

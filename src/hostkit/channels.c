@@ -63,10 +63,14 @@ static void reuse_read(ac_dispatcher *d)
         return;
     fd = ac_fileno(&c->other->d);
     ac_close(&c->other->d);
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM | KIT_CLOEXEC, 0, sv) < 0)
         return;
     if (sv[0] != fd) {
+#if AC_HAVE_DUP3
         dup3(sv[0], fd, O_CLOEXEC);
+#else
+        dup2(sv[0], fd);
+#endif
         close(sv[0]);
     }
     fresh_peer = sv[1];
@@ -267,7 +271,7 @@ static void vanish(kit *k)
 
     memset(&s, 0, sizeof(s));
     memset(mb, 'v', sizeof(mb));
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | KIT_CLOEXEC, 0, sv) < 0) {
         kit_fail(k, __LINE__, "socketpair failed");
         return;
     }

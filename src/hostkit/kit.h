@@ -3,11 +3,20 @@
 #ifndef ASYNCORE_HOSTKIT_KIT_H
 #define ASYNCORE_HOSTKIT_KIT_H
 
+#include "ac_config.h"
 #include <asyncore/hostkit.h>
 #include <pthread.h>
 #include <stdbool.h>
 
 #define KIT__HIDDEN __attribute__((visibility("hidden")))
+
+/* socketpair/socket flags where the system has them (the kit's own
+ * descriptors; close-on-exec only matters to a program that forks) */
+#if AC_HAVE_SOCK_CLOEXEC
+#define KIT_CLOEXEC SOCK_CLOEXEC
+#else
+#define KIT_CLOEXEC 0
+#endif
 
 typedef struct kit {
     const ac_hostkit_host *h;

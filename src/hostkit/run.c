@@ -217,7 +217,7 @@ int kit_pair(kit *k, ac_dispatcher *d, const ac_dispatcher_class *klass,
 {
     int sv[2];
 
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | KIT_CLOEXEC, 0, sv) < 0) {
         kit_fail(k, __LINE__, "socketpair: %s", ac_strerror(errno));
         return -1;
     }

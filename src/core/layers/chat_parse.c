@@ -4,6 +4,7 @@
 #include "chat.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,7 +146,22 @@ static const char *search(const char *p, size_t n, const char *t, size_t tl)
 {
     if (tl == 1)
         return memchr(p, t[0], n);
+#if AC_HAVE_MEMMEM
     return memmem(p, n, t, tl);
+#else
+    /* terminators are short: each occurrence of the first byte, compared */
+    {
+        const char *end = p + n, *q = p;
+
+        while (end - q >= (ptrdiff_t)tl &&
+               (q = memchr(q, t[0], (size_t)(end - q) - tl + 1))) {
+            if (!memcmp(q, t, tl))
+                return q;
+            q++;
+        }
+        return NULL;
+    }
+#endif
 }
 
 /* Python's handle_read loop over buf[0, len), which starts with the bytes

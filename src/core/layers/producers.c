@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#if AC_HAVE_LINUX_SENDFILE
 #include <sys/sendfile.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,6 +143,14 @@ ssize_t ac__producer_sendfile(const ac_producer *p, int sock, size_t max,
     fd_state *s = p->data;
     ssize_t n;
 
+#if !AC_HAVE_LINUX_SENDFILE
+    (void)sock;
+    (void)max;
+    (void)socket_side;
+    (void)s;
+    (void)n;
+    return -ENOTSUP; /* the producer's reads carry the file */
+#else
     if (p->more != fd_more || !s->regular)
         return -ENOTSUP;
     if (s->ranged && s->left < max)
@@ -167,4 +177,5 @@ ssize_t ac__producer_sendfile(const ac_producer *p, int sock, size_t max,
     }
     *socket_side = errno != EIO && errno != EOVERFLOW && errno != ESPIPE;
     return -errno;
+#endif
 }

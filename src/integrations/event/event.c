@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
+#include "ac_config.h"
+#if AC_HAVE_EPOLL
 #include <sys/epoll.h>
 #endif
 
@@ -173,7 +174,7 @@ static void on_wake(void *data)
  * file, /dev/null): ask first, and let the map treat it as always ready. */
 static bool pollable(ac_event *a, int fd)
 {
-#ifdef __linux__
+#if AC_HAVE_EPOLL
     struct epoll_event ev = {.events = EPOLLIN};
     struct stat st;
 
