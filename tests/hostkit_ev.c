@@ -86,7 +86,8 @@ static unsigned long lev_iters(void *host)
 ac_hostkit_host hk_ev_host(bool backend_fd)
 {
     static ac_ev_mode modes[2] = {AC_EV_PER_FD, AC_EV_BACKEND_FD};
-    ac_hostkit_host h = {backend_fd ? "ev-backend-fd" : "ev", AC_BACKEND_EPOLL,
+    ac_hostkit_host h = {backend_fd ? "ev-backend-fd" : "ev",
+                         backend_fd ? AC_BACKEND_EPOLL : AC_BACKEND_DEFAULT,
                          true, &modes[backend_fd ? 1 : 0], lev_attach,
                          lev_step, lev_detach, lev_teardown, lev_iters};
     return h;

@@ -94,7 +94,7 @@ extern "C" ac_hostkit_host hk_qt_host(bool backend_fd)
     ac_hostkit_host h = {};
 
     h.name = backend_fd ? "qt-backend-fd" : "qt";
-    h.backend = AC_BACKEND_EPOLL;
+    h.backend = backend_fd ? AC_BACKEND_EPOLL : AC_BACKEND_DEFAULT;
     h.nested = true;
     h.data = const_cast<ac_qt_mode *>(&modes[backend_fd ? 1 : 0]);
     h.attach = attach;

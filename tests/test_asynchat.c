@@ -2,6 +2,8 @@
  * test_asynchat over real sockets, on every mode. */
 #include "helpers.h"
 
+#include "ac_config.h"
+
 #include <asyncore/asynchat.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -400,7 +402,11 @@ static void test_file_producer_sendfile(void)
         CU_ASSERT_EQUAL(memcmp(got, "HEAD", 4), 0);
         CU_ASSERT_EQUAL(memcmp(got + 4, data, sizeof(data)), 0);
         CU_ASSERT_EQUAL(memcmp(got + 4 + sizeof(data), "TAIL", 4), 0);
-        CU_ASSERT(layered ? sendfile_calls == calls : sendfile_calls > calls);
+        /* sendfile(2) only where Linux's is (not in the portable build),
+         * and never through a layer */
+        CU_ASSERT(layered || !AC_HAVE_LINUX_SENDFILE
+                      ? sendfile_calls == calls
+                      : sendfile_calls > calls);
         close(peer);
         t_map_done(map);
     }

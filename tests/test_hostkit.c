@@ -367,13 +367,13 @@ int main(int argc, char **argv)
                                    native_attach, native_step, NULL,
                                    native_teardown, NULL};
 #ifdef AC_TEST_UV
-    hosts[n++] = (ac_hostkit_host){"uv", AC_BACKEND_EPOLL, false, NULL,
+    hosts[n++] = (ac_hostkit_host){"uv", AC_BACKEND_DEFAULT, false, NULL,
                                    uv_attach, uv_step, uv_detach_host,
                                    uv_teardown, uv_iters};
 #endif
 #ifdef AC_TEST_GLIB
     static ac_glib_mode per_fd = AC_GLIB_PER_FD, backend = AC_GLIB_BACKEND_FD;
-    hosts[n++] = (ac_hostkit_host){"glib", AC_BACKEND_EPOLL, true, &per_fd,
+    hosts[n++] = (ac_hostkit_host){"glib", AC_BACKEND_DEFAULT, true, &per_fd,
                                    glib_attach, glib_step, glib_detach,
                                    glib_teardown, glib_iters};
     hosts[n++] = (ac_hostkit_host){"glib-backend-fd", AC_BACKEND_EPOLL, true,
@@ -383,7 +383,7 @@ int main(int argc, char **argv)
 #ifdef AC_TEST_EVENT
     static ac_event_mode ev_per_fd = AC_EVENT_PER_FD,
                          ev_backend = AC_EVENT_BACKEND_FD;
-    hosts[n++] = (ac_hostkit_host){"event", AC_BACKEND_EPOLL, false,
+    hosts[n++] = (ac_hostkit_host){"event", AC_BACKEND_DEFAULT, false,
                                    &ev_per_fd, ev_attach, ev_step, ev_detach,
                                    ev_teardown, ev_iters};
     hosts[n++] = (ac_hostkit_host){"event-backend-fd", AC_BACKEND_EPOLL,
@@ -393,7 +393,7 @@ int main(int argc, char **argv)
 #ifdef AC_TEST_SDEVENT
     static ac_sdevent_mode sd_per_fd = AC_SDEVENT_PER_FD,
                            sd_backend = AC_SDEVENT_BACKEND_FD;
-    hosts[n++] = (ac_hostkit_host){"sdevent", AC_BACKEND_EPOLL, false,
+    hosts[n++] = (ac_hostkit_host){"sdevent", AC_BACKEND_DEFAULT, false,
                                    &sd_per_fd, sd_attach, sd_step, sd_detach,
                                    sd_teardown, sd_iters};
     hosts[n++] = (ac_hostkit_host){"sdevent-backend-fd", AC_BACKEND_EPOLL,

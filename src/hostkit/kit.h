@@ -22,6 +22,7 @@ typedef struct kit {
     const ac_hostkit_host *h;
     ac_map *map;
     void *host;
+    bool attached;          /* attach succeeded: teardown is owed */
     ac_dispatcher listener; /* keeps the map alive, as in a real server */
     bool failed;
     char why[512];          /* the first failure */

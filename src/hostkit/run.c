@@ -261,21 +261,27 @@ static const ac_dispatcher_class listener_class = {
     .name = "hostkit-listener", .handle_accepted = listener_accepted,
 };
 
-static int setup(kit *k)
+/* A map on the host's backend, attached, with a listener. 0, or a
+ * negative errno with *stage naming the step that failed. */
+static int setup(kit *k, const char **stage)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET};
     int r;
 
+    *stage = "ac_map_new";
     k->map = ac_map_new(k->h->backend);
     if (!k->map)
         return -errno;
     ac_map_set_log_level(k->map, AC_LOG_ERROR);
+    *stage = "attach";
     r = k->h->attach(k->h->data, k->map, &k->host);
     if (r < 0) {
         ac_map_free(k->map);
         k->map = NULL;
         return r;
     }
+    k->attached = true;
+    *stage = "the listener";
     /* pulled interest, base behaviour: the listener a new user writes */
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ac_dispatcher_init(&k->listener, &listener_class, k->map);
@@ -292,8 +298,9 @@ static void finish(kit *k)
         ac_map_free(k->map); /* while attached: every host must cope */
         k->map = NULL;
     }
-    if (k->host || k->h->teardown)
+    if (k->attached)
         k->h->teardown(k->host);
+    k->attached = false;
     k->host = NULL;
 }
 
@@ -302,6 +309,7 @@ static void run_case(kit *k, const kit_case *c, const ac_hostkit_opts *o,
 {
     int before, after, r;
     double t0 = kit_now_ms();
+    const char *stage;
 
     k->failed = false;
     k->why[0] = k->note[0] = '\0';
@@ -320,8 +328,9 @@ static void run_case(kit *k, const kit_case *c, const ac_hostkit_opts *o,
         return;
     }
     before = open_fds();
-    if ((r = setup(k)) < 0)
-        kit_fail(k, __LINE__, "attach: %s", ac_strerror(r));
+    if ((r = setup(k, &stage)) < 0)
+        kit_fail(k, __LINE__, "%s (backend %s): %s", stage,
+                 ac_backend_name(k->h->backend), ac_strerror(r));
     else
         c->run(k);
     finish(k);
@@ -359,6 +368,7 @@ int ac_hostkit_run(const ac_hostkit_host *host, const ac_hostkit_opts *opts)
     kit k;
     int failed = 0, ran = 0;
     size_t a;
+    const char *stage;
 
     if (!host || !host->attach || !host->step || !host->teardown)
         return -EINVAL;
@@ -373,7 +383,7 @@ int ac_hostkit_run(const ac_hostkit_host *host, const ac_hostkit_opts *opts)
     if (pthread_create(&k.thread, NULL, watchdog, &k) != 0)
         return -EAGAIN;
     /* a first attach opens what a loop library keeps for the process */
-    if (setup(&k) == 0)
+    if (setup(&k, &stage) == 0)
         kit_settle(&k);
     finish(&k);
     fprintf(o.out, "host kit: %s\n", host->name ? host->name : "(unnamed)");

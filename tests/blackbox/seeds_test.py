@@ -16,6 +16,8 @@ import tempfile
 import threading
 import unittest
 
+import buildcfg
+
 EX = None
 HERE = os.path.dirname(os.path.abspath(__file__))
 REF = os.path.join(os.path.dirname(HERE), "seeds")
@@ -257,4 +259,6 @@ class SeedTests(unittest.TestCase):
 
 if __name__ == "__main__":
     EX = sys.argv.pop(1)
+    if not buildcfg.have(EX, "EPOLL"):
+        BACKENDS = ("select", "poll")
     unittest.main(verbosity=2)

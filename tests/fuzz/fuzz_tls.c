@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -58,15 +59,18 @@ static void setup(void)
 {
     tc_certs c;
     ac_tls_opts o = {0};
+    char err[256] = "";
 
     if (tc_certs_make(&c) < 0)
         abort();
     o.cert_file = c.server;
     o.key_file = c.key;
-    server = ac_tls_ctx_new(AC_TLS_SERVER, &o, NULL, 0);
+    server = ac_tls_ctx_new(AC_TLS_SERVER, &o, err, sizeof(err));
     tc_certs_remove(&c);
-    if (!server)
+    if (!server) {
+        fprintf(stderr, "fuzz_tls: no server context: %s\n", err);
         abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

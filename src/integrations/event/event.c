@@ -174,21 +174,27 @@ static void on_wake(void *data)
  * file, /dev/null): ask first, and let the map treat it as always ready. */
 static bool pollable(ac_event *a, int fd)
 {
-#if AC_HAVE_EPOLL
-    struct epoll_event ev = {.events = EPOLLIN};
     struct stat st;
 
     if (fstat(fd, &st) < 0 || S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
         return true;
+#if AC_HAVE_EPOLL
+    struct epoll_event ev = {.events = EPOLLIN};
+
     if (a->probe_fd < 0 && (a->probe_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
         return true;
     if (epoll_ctl(a->probe_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
         return errno != EPERM;
     epoll_ctl(a->probe_fd, EPOLL_CTL_DEL, fd, NULL);
-#endif
-    (void)a;
-    (void)fd;
     return true;
+#else
+    /* nothing to ask: files, directories and disks, which epoll refuses
+     * and poll(2) calls always ready, are always ready whatever libevent
+     * waits with (its kqueue would watch a file's end instead) */
+    (void)a;
+    return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
+           !S_ISBLK(st.st_mode);
+#endif
 }
 
 static int on_watch(void *data, ac_dispatcher *d, int fd, unsigned events)
