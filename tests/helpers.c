@@ -416,19 +416,6 @@ static void hosts_done(void)
 #endif
 }
 
-bool t_have_epoll(void)
-{
-    static int have = -1;
-
-    if (have < 0) {
-        ac_map *m = ac_map_new(AC_BACKEND_EPOLL);
-
-        have = m != NULL;
-        ac_map_free(m);
-    }
-    return have;
-}
-
 ac_map *t_map_new(void)
 {
     static const ac_backend backends[] = {
@@ -440,8 +427,8 @@ ac_map *t_map_new(void)
     ac_map *map;
 
     hosts_done(); /* a test freed its map itself: finish that host first */
-    if (backend == AC_BACKEND_EPOLL && !t_have_epoll())
-        backend = AC_BACKEND_POLL; /* the hosts wait per descriptor */
+    if (backend == AC_BACKEND_EPOLL)
+        backend = T_FD_BACKEND; /* without epoll the hosts wait per fd */
     nfds_start = 0;
     each_fd(note_start, NULL);
     memset(&host, 0, sizeof(host));
@@ -850,9 +837,12 @@ void t_register_modes(const char *name, CU_TestInfo *tests, unsigned modes)
 
         if (!(modes & (1u << m)) || !mode_wanted(m))
             continue;
-        /* no epoll (the portable build): no epoll map to wait on */
-        if (!t_have_epoll() && (m == T_EPOLL || m == T_GLIBFD ||
-                                m == T_EVENTFD || m == T_QTFD))
+        /* no epoll (the portable build): no host waits on a map's own
+         * descriptor, and the epoll mode's maps are poll maps, run where
+         * the poll mode does not run already (T_ONCE) */
+        if (!AC_HAVE_EPOLL && (m == T_GLIBFD || m == T_EVENTFD ||
+                               m == T_QTFD ||
+                               (m == T_EPOLL && (modes & (1u << T_POLL)))))
             continue;
 #ifndef AC_TEST_UV
         if (m == T_UV)

@@ -8,6 +8,8 @@
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
 
+#include "ac_config.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,8 +29,12 @@ extern t_mode t_current;
 /* A map for the current mode with a capturing log function (level INFO).
  * Records the open-descriptor count for t_map_done(). */
 ac_map *t_map_new(void);
-/* The library has the epoll backend (not in the portable build). */
-bool t_have_epoll(void);
+/* The backend of a map that a host waits on through the map's own
+ * descriptor (epoll), and how many of a host adapter's modes the build
+ * has: per descriptor always, on the map's descriptor only with epoll (the
+ * portable build has none, and its maps are poll maps). */
+#define T_FD_BACKEND (AC_HAVE_EPOLL ? AC_BACKEND_EPOLL : AC_BACKEND_POLL)
+#define T_HOST_MODES (AC_HAVE_EPOLL ? 2 : 1)
 /* Asserts the map is empty, frees it, asserts no descriptor leaked and the
  * host (in host mode) holds no watches. */
 void t_map_done(ac_map *map);

@@ -76,7 +76,7 @@ typedef struct {
 static void *run(void *arg)
 {
     result *res = arg;
-    ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
+    ac_map *map = ac_map_new(T_FD_BACKEND);
     ac_dispatcher lst;
     struct sockaddr_in in = {.sin_family = AF_INET,
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

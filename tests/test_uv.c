@@ -22,7 +22,7 @@ static void on_detached(void *data)
 
 static ac_map *setup(void)
 {
-    ac_map *map = ac_map_new(AC_BACKEND_EPOLL);
+    ac_map *map = ac_map_new(T_FD_BACKEND);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(map);
     CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);

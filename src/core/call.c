@@ -10,38 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#if AC_HAVE_EVENTFD
-#include <sys/eventfd.h>
-#endif
-
-/* The wake-up's two ends (the same descriptor for an eventfd). */
-static int wake_open(int *rfd, int *wfd)
-{
-#if AC_HAVE_EVENTFD
-    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-
-    if (fd < 0)
-        return -errno;
-    *rfd = *wfd = fd;
-    return 0;
-#else
-    int p[2], i, r;
-
-    if (pipe(p) < 0)
-        return -errno;
-    for (i = 0; i < 2; i++)
-        if ((r = ac__set_nonblock(p[i])) < 0 ||
-            fcntl(p[i], F_SETFD, FD_CLOEXEC) < 0) {
-            r = r < 0 ? r : -errno;
-            close(p[0]);
-            close(p[1]);
-            return r;
-        }
-    *rfd = p[0];
-    *wfd = p[1];
-    return 0;
-#endif
-}
 
 static void run_batch(ac_map *map, bool final)
 {
@@ -115,7 +83,7 @@ int ac__calls_open(ac_map *map)
 
     if (pthread_mutex_init(&map->call_lock, NULL) != 0)
         return -ENOMEM;
-    r = wake_open(&rfd, &wfd);
+    r = ac__wake_open(&rfd, &wfd);
     if (r < 0) {
         pthread_mutex_destroy(&map->call_lock);
         return r;

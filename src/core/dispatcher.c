@@ -64,16 +64,6 @@ int ac__check_fresh(const ac_dispatcher *d)
     return 0;
 }
 
-int ac__set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return -errno;
-    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -errno;
-    return 0;
-}
-
 /* Join the map with `fd`; on failure the channel is as it was. */
 int ac__adopt(ac_dispatcher *d, int fd, unsigned flags)
 {
@@ -86,26 +76,6 @@ int ac__adopt(ac_dispatcher *d, int fd, unsigned flags)
         d->fd = -1;
         d->flags &= ~flags;
     }
-    return r;
-}
-
-/* What a socket made without SOCK_NONBLOCK | SOCK_CLOEXEC (or accept4)
- * needs afterwards, and SO_NOSIGPIPE where send() has no MSG_NOSIGNAL. */
-static int fd_prepare(int fd)
-{
-    int r = 0;
-
-#if !AC_HAVE_SOCK_CLOEXEC || !AC_HAVE_ACCEPT4
-    if ((r = ac__set_nonblock(fd)) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-        return r < 0 ? r : -errno;
-#endif
-#if !AC_HAVE_MSG_NOSIGNAL && AC_HAVE_SO_NOSIGPIPE
-    {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
-    }
-#endif
-    (void)fd;
     return r;
 }
 
@@ -125,17 +95,9 @@ int ac_create_socket(ac_dispatcher *d, int family, int type)
     r = ac__check_fresh(d);
     if (r < 0)
         return r;
-#if AC_HAVE_SOCK_CLOEXEC
-    fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-#else
-    fd = socket(family, type, 0);
-#endif
+    fd = ac__socket(family, type);
     if (fd < 0)
-        return -errno;
-    if ((r = fd_prepare(fd)) < 0) {
-        close(fd);
-        return r;
-    }
+        return fd;
     if ((type & 0xf) == SOCK_STREAM)
         nodelay_for(fd, family);
     r = ac__adopt(d, fd, 0);
@@ -211,19 +173,7 @@ int ac_set_keepalive(ac_dispatcher *d, bool on, int idle_s)
         return -EINVAL;
     if (setsockopt(d->fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)) < 0)
         return -errno;
-#ifdef TCP_KEEPIDLE
-    if (on && idle_s > 0 &&
-        setsockopt(d->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof(idle_s)) < 0)
-        return -errno;
-#elif defined(TCP_KEEPALIVE) /* macOS's name for it */
-    if (on && idle_s > 0 &&
-        setsockopt(d->fd, IPPROTO_TCP, TCP_KEEPALIVE, &idle_s, sizeof(idle_s)) < 0)
-        return -errno;
-#else
-    if (on && idle_s > 0)
-        return -ENOTSUP; /* keepalive is on, at the system's idle time */
-#endif
-    return 0;
+    return on && idle_s > 0 ? ac__keepalive_idle(d->fd, idle_s) : 0;
 }
 
 static int save_addr(ac_dispatcher *d, const struct sockaddr *addr,
@@ -315,24 +265,11 @@ int ac_accept(ac_dispatcher *d, struct sockaddr_storage *addr,
 
     if (r < 0)
         return r;
-#if AC_HAVE_ACCEPT4
-    fd = accept4(d->fd, (struct sockaddr *)&ss, &len,
-                 SOCK_NONBLOCK | SOCK_CLOEXEC);
-#else
-    /* (a fork() in another thread between accept and FD_CLOEXEC would
-     * leak the descriptor into the child: what accept4 exists for) */
-    fd = accept(d->fd, (struct sockaddr *)&ss, &len);
-#endif
-    if (fd < 0) {
-        r = errno;
-        if (r == EAGAIN || r == EWOULDBLOCK || r == ECONNABORTED || r == EINTR)
-            return -EAGAIN;
-        return -r;
-    }
-    if ((r = fd_prepare(fd)) < 0) {
-        close(fd);
-        return r;
-    }
+    fd = ac__accept(d->fd, (struct sockaddr *)&ss, &len);
+    if (fd == -EWOULDBLOCK || fd == -ECONNABORTED || fd == -EINTR)
+        return -EAGAIN;
+    if (fd < 0)
+        return fd;
     if (addr)
         memcpy(addr, &ss, len < sizeof(*addr) ? len : sizeof(*addr));
     if (addrlen)
@@ -491,13 +428,7 @@ const char *ac_strerror(int err)
         err = -err;
     if (err >= AC_EAI_NONAME && err <= AC_EAI_OTHER)
         return eai[err - AC_EAI_NONAME];
-#if AC_HAVE_GNU_STRERROR_R
-    return strerror_r(err, buf, sizeof(buf)); /* may return its own text */
-#else
-    if (strerror_r(err, buf, sizeof(buf)) != 0)
-        snprintf(buf, sizeof(buf), "Unknown error %d", err);
-    return buf;
-#endif
+    return ac__strerror_r(err, buf, sizeof(buf));
 }
 
 #define AC__STR2(x) #x

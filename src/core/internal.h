@@ -226,10 +226,20 @@ AC__HIDDEN int ac__check_fresh(const ac_dispatcher *d);
 AC__HIDDEN int ac__check_open(const ac_dispatcher *d);
 /* Neither a descriptor nor a connect by name: nothing to send on. */
 #define AC__UNOPENED(d) ((d)->fd < 0 && !AC__FLAG(d, AC__F_NAMED))
-AC__HIDDEN int ac__set_nonblock(int fd);
 AC__HIDDEN int ac__adopt(ac_dispatcher *d, int fd, unsigned flags);
 /* Stop writing through the channel's I/O operations; sends are refused
  * (-EPIPE) from then on. Negative errno if it cannot half-close. */
+
+/* compat.c: what differs between systems. Descriptors come back
+ * non-blocking and close-on-exec, or as a negative errno. */
+AC__HIDDEN int ac__set_nonblock(int fd);
+AC__HIDDEN int ac__socket(int family, int type);
+AC__HIDDEN int ac__accept(int lfd, struct sockaddr *sa, socklen_t *len);
+/* The call wake-up: an eventfd (*rfd == *wfd) or a pipe. */
+AC__HIDDEN int ac__wake_open(int *rfd, int *wfd);
+/* TCP keepalive's idle time; -ENOTSUP where it cannot be set. */
+AC__HIDDEN int ac__keepalive_idle(int fd, int idle_s);
+AC__HIDDEN const char *ac__strerror_r(int err, char *buf, size_t size);
 
 /* io.c */
 AC__HIDDEN int ac__shutdown_write(ac_dispatcher *d);

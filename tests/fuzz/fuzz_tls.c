@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         abort();
     fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    map = ac_map_new(AC_BACKEND_EPOLL);
+    map = ac_map_new(AC_BACKEND_DEFAULT);
     if (!map)
         abort();
     ac_map_set_log(map, quiet, NULL);
