@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common.h"
-#include "../tls_opts.h"
+#include "common.h"
+#include "tls_opts.h"
 
 /* Keep the last ~1 MB of text in the view: a long session or a burst must
  * not make every redraw slower. */

@@ -16,8 +16,8 @@
 #include <asyncore/asynchat.h>
 #include <asyncore/qt.h>
 
-#include "../common.h"
-#include "../tls_opts.h"
+#include "common.h"
+#include "tls_opts.h"
 
 #include <QApplication>
 #include <QElapsedTimer>

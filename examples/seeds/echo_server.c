@@ -25,7 +25,7 @@
  * and exits 0 on SIGINT/SIGTERM. */
 #include "seed.h"
 
-#include "../common.h"
+#include "common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

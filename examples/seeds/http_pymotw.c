@@ -34,7 +34,7 @@
  */
 #include "http_pymotw.h"
 
-#include "../http_response.h"
+#include "../http/http_response.h"
 #include "seed.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* The seed ports' loop, options and logging (seed.h). */
 #include "seed.h"
 
-#include "../common.h"
+#include "common.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 #ifndef AC_SEED_H
 #define AC_SEED_H
 
-#include "../run_loop.h"
+#include "run_loop.h"
 
 #include <asyncore/asyncore.h>
 #include <stdbool.h>

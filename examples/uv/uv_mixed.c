@@ -12,8 +12,8 @@
  *   10 seconds.
  * Nothing polls: the echo channels are uv_poll_t handles of the adapter.
  * SIGINT/SIGTERM close everything and the loop ends by itself. */
-#include "../common.h"
-#include "../echo_service.h"
+#include "common.h"
+#include "../echo/echo_service.h"
 
 #include <asyncore/uv.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* libFuzzer target: the HTTP client's response and URL parsing. Besides
  * memory errors, a parsed body must lie inside the input. */
-#include "../../examples/http_response.h"
+#include "../../examples/http/http_response.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

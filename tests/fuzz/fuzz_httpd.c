@@ -1,10 +1,10 @@
-/* libFuzzer target: http_server's request parser (examples/http_request.c)
+/* libFuzzer target: http_server's request parser (examples/http/http_request.c)
  * fed hostile bytes: the input is a request head, line by line, as the
  * connection would feed it. Invariants: a target accepted as a path never
  * holds "..", "." or empty segments, a backslash or NUL, nor starts with
  * '/'; a satisfiable range lies inside the body; nothing reads or writes
  * out of bounds (ASan). */
-#include "../../examples/http_request.h"
+#include "../../examples/http/http_request.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -22,9 +22,9 @@ core=$(ls src/core/*.c src/core/layers/*.c)
 # shellcheck disable=SC2086
 clang $flags -o "$out/fuzz_chat" tests/fuzz/fuzz_chat.c $core
 # shellcheck disable=SC2086
-clang $flags -o "$out/fuzz_http" tests/fuzz/fuzz_http.c examples/http_response.c
+clang $flags -o "$out/fuzz_http" tests/fuzz/fuzz_http.c examples/http/http_response.c
 # shellcheck disable=SC2086
-clang $flags -o "$out/fuzz_httpd" tests/fuzz/fuzz_httpd.c examples/http_request.c
+clang $flags -o "$out/fuzz_httpd" tests/fuzz/fuzz_httpd.c examples/http/http_request.c
 # shellcheck disable=SC2086
 clang $flags -o "$out/fuzz_tls" tests/fuzz/fuzz_tls.c tests/tls/certs.c \
     src/tls/*.c $core -lssl -lcrypto -lpthread

@@ -9,7 +9,7 @@
  * GET and HEAD; keep-alive with pipelined requests answered in order;
  * Last-Modified / If-Modified-Since; one byte range; a directory serves its
  * index.html. Nothing outside --root is ever opened (openat2 with
- * RESOLVE_BENEATH). Connections are in http_conn.c, the request parser in
+ * RESOLVE_BENEATH, or a walk with openat(O_NOFOLLOW) where there is none). Connections are in http_conn.c, the request parser in
  * http_request.c. */
 #include "common.h"
 #include "http_conn.h"
@@ -81,7 +81,11 @@ int main(int argc, char **argv)
         ex_usage_error("--root DIR is required (try --help)");
     if (ex_loop_kind_of(loop, &srv.loop, &why) < 0)
         ex_usage_error("--loop %s: %s", loop, why);
+#ifdef O_PATH
     http_cfg.root = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+#else /* a directory opened for reading: openat() walks from it */
+    http_cfg.root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+#endif
     if (http_cfg.root < 0 || fstat(http_cfg.root, &st) < 0)
         ex_usage_error("--root %s: %s", root, strerror(errno));
     http_cfg.idle_ms = (int)(idle * 1000);

@@ -1,4 +1,7 @@
 /* http_server's request side (http_request.h): pure functions, no I/O. */
+/* strptime() is POSIX's XSI option */
+#define _XOPEN_SOURCE 700
+
 #include "http_request.h"
 
 #include <stdio.h>
@@ -276,6 +279,20 @@ int http_range(const char *spec, uint64_t size, uint64_t *start,
     return 1;
 }
 
+/* A broken-down UTC time in seconds since 1970 (timegm() is not POSIX):
+ * days before the date in a proleptic Gregorian calendar whose years start
+ * in March, so February's length only matters at a year's end. */
+static int64_t utc_seconds(const struct tm *tm)
+{
+    int64_t m = tm->tm_mon + 1, y = tm->tm_year + 1900LL - (m <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + tm->tm_mday - 1;
+    int64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy -
+                   719468; /* 0000-03-01 to 1970-01-01 */
+
+    return days * 86400 + tm->tm_hour * 3600 + tm->tm_min * 60 + tm->tm_sec;
+}
+
 int64_t http_parse_date(const char *s, size_t len)
 {
     static const char *const formats[] = {
@@ -296,7 +313,7 @@ int64_t http_parse_date(const char *s, size_t len)
         memset(&tm, 0, sizeof(tm));
         end = strptime(buf, formats[i], &tm);
         if (end && !*end)
-            return (int64_t)timegm(&tm);
+            return utc_seconds(&tm);
     }
     return -1;
 }

@@ -1,3 +1,8 @@
+/* The examples' shared options and listeners. SO_REUSEPORT (several
+ * listeners on one port, --threads) and NI_MAXHOST are BSD names outside
+ * POSIX: the strict portable build shows them with _DEFAULT_SOURCE. */
+#define _DEFAULT_SOURCE 1
+
 #include "common.h"
 
 #include <errno.h>

@@ -6,17 +6,21 @@
 #include "common.h"
 #include "http_request.h"
 
+#include "ac_config.h"
+
 #include <asyncore/asynchat.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#if AC_HAVE_OPENAT2
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#endif
 
 /* Responses queued before the connection stops reading requests: a client
  * that pipelines without reading holds this much of the server, no more. */
@@ -161,22 +165,108 @@ static void respond_error(conn *c, int status, bool close)
     respond_error_with(c, status, close, "");
 }
 
+/* The status for what openat refused. */
+static int open_status(int err)
+{
+    if (err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG)
+        return -404;
+    return err == EMFILE || err == ENFILE || err == ENOMEM ? -500 : -403;
+}
+
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+#define WALK_MAX 4096  /* bytes of a path with its links' targets */
+#define WALK_DEPTH 64  /* directories deep */
+#define WALK_LINKS 40  /* symbolic links in one path (Linux's own limit) */
+
+/* Without openat2 (macOS, the BSDs, the portable build, Linux before 5.6):
+ * the path is walked one name at a time from the root's descriptor with
+ * openat(O_NOFOLLOW). A symbolic link is read and its target walked in
+ * its place, from the directory holding it; an absolute target, or ".."
+ * at the root, is refused, as RESOLVE_BENEATH refuses them. The
+ * directories walked are kept open, so ".." goes back one of them and
+ * never up from the root. */
+static int walk_beneath(const char *path)
+{
+    char bufs[2][WALK_MAX], link[WALK_MAX], *rest = bufs[0];
+    int dirs[WALK_DEPTH], depth = 0, links = 0, fd = -1, cur = 0;
+    struct stat st;
+
+    dirs[0] = http_cfg.root;
+    if (snprintf(rest, WALK_MAX, "%s", path) >= WALK_MAX)
+        return -404;
+    for (;;) {
+        char *name = rest + strspn(rest, "/"), *end = name + strcspn(name, "/");
+        bool more = *end == '/'; /* a directory is wanted: "a/..." or "a/" */
+        ssize_t n;
+
+        if (!*name) { /* the path ends at a directory */
+            fd = openat(dirs[depth], ".", OPEN_FLAGS);
+            fd = fd < 0 ? open_status(errno) : fd;
+            break;
+        }
+        *end = '\0';
+        rest = more ? end + 1 : end;
+        if (!strcmp(name, "."))
+            continue;
+        if (!strcmp(name, "..")) {
+            if (depth == 0) {
+                fd = -403;
+                break;
+            }
+            close(dirs[depth--]);
+            continue;
+        }
+        fd = openat(dirs[depth], name,
+                    OPEN_FLAGS | O_NOFOLLOW | (more ? O_DIRECTORY : 0));
+        if (fd < 0 && fstatat(dirs[depth], name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode)) { /* ELOOP here, EMLINK on FreeBSD */
+            n = readlinkat(dirs[depth], name, link, sizeof(link));
+            if (++links > WALK_LINKS || n <= 0 || link[0] == '/' ||
+                (size_t)n + 2 + strlen(rest) > WALK_MAX) {
+                fd = -403;
+                break;
+            }
+            /* the target, then what followed the link */
+            cur = !cur;
+            snprintf(bufs[cur], WALK_MAX, "%.*s%s%s", (int)n, link,
+                     more ? "/" : "", rest);
+            rest = bufs[cur];
+            continue;
+        }
+        if (fd < 0) {
+            fd = open_status(errno);
+            break;
+        }
+        if (!more)
+            break;
+        if (depth + 1 == WALK_DEPTH) {
+            close(fd);
+            fd = -404;
+            break;
+        }
+        dirs[++depth] = fd;
+    }
+    while (depth > 0)
+        close(dirs[depth--]);
+    return fd;
+}
+
 /* Open `path` under the root, never outside it (no "..", no symlink that
  * leads out, no magic link): a descriptor, or minus the status. */
 static int open_beneath(const char *path)
 {
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-                                    O_NOCTTY,
+#if AC_HAVE_OPENAT2
+    struct open_how how = {.flags = OPEN_FLAGS,
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
     long fd = syscall(SYS_openat2, http_cfg.root, *path ? path : ".", &how,
                       sizeof(how));
 
     if (fd >= 0)
         return (int)fd;
-    if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG)
-        return -404;
-    return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -500
-                                                                   : -403;
+    if (errno != ENOSYS) /* a kernel before 5.6 walks */
+        return open_status(errno);
+#endif
+    return walk_beneath(path);
 }
 
 /* The regular file a path names (a directory: its index.html, and *index
