@@ -61,10 +61,10 @@ enum {
 
 /** Polling backends a map can use. */
 typedef enum {
-    AC_BACKEND_DEFAULT = 0, /**< epoll on Linux, else poll */
+    AC_BACKEND_DEFAULT = 0, /**< epoll where the build has it, else poll */
     AC_BACKEND_SELECT,      /**< select(2); refuses fds >= FD_SETSIZE (-ERANGE) */
     AC_BACKEND_POLL,        /**< poll(2) */
-    AC_BACKEND_EPOLL        /**< epoll(7), Linux only */
+    AC_BACKEND_EPOLL        /**< epoll(7), Linux only: ENOSYS without it */
 } ac_backend;
 
 /** Log levels, Python's log_info "type" argument. */
@@ -427,8 +427,9 @@ AC_EXTERN int ac_set_reuse_addr(ac_dispatcher *d);
 AC_EXTERN int ac_set_nodelay(ac_dispatcher *d, bool on);
 
 /** SO_KEEPALIVE on the socket; with `idle_s` > 0 also the seconds of
- * silence before the first probe (TCP_KEEPIDLE). 0, -EBADF, -EINVAL, or
- * setsockopt's errno. */
+ * silence before the first probe (TCP_KEEPIDLE, macOS's TCP_KEEPALIVE). 0,
+ * -EBADF, -EINVAL, setsockopt's errno, or -ENOTSUP where the system has no
+ * way to set the idle time (keepalive is on, at the system's idle time). */
 AC_EXTERN int ac_set_keepalive(ac_dispatcher *d, bool on, int idle_s);
 
 /** Python's bind(): also records `addr` as the channel's address. */

@@ -50,8 +50,8 @@ extern "C" {
 typedef struct ac_hostkit_host {
     const char *name; /**< for the report */
     /** The backend of the maps the kit makes for this host
-     * (AC_BACKEND_DEFAULT: epoll on Linux); a host that waits on the map's
-     * epoll descriptor needs epoll. */
+     * (AC_BACKEND_DEFAULT: epoll where the build has it, else poll); a
+     * host that waits on the map's epoll descriptor needs epoll. */
     ac_backend backend;
     /** Whether `step` may be called from inside one of the host's own
      * callbacks (a nested loop, as a modal dialog runs one): true for
