@@ -14,7 +14,7 @@ ssize_t ac__io_result(ssize_t n)
 }
 
 /* Never SIGPIPE: MSG_NOSIGNAL, or SO_NOSIGPIPE set when the socket was
- * made (dispatcher.c). */
+ * made (compat.c). */
 #if AC_HAVE_MSG_NOSIGNAL
 #define SEND_FLAGS MSG_NOSIGNAL
 #else

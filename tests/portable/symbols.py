@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The portable build (-Dportable=true) imports nothing Linux-only: every
-shared library the build made is asked with `nm -D --undefined-only` for
-the calls its fallbacks replace. A library that imports one of them would
-not link on macOS or a BSD.
+library the build made (shared, and the static host kit) and the example
+servers and clients are asked with `nm --undefined-only` for the calls
+their fallbacks replace. One that imports any of them would not link on
+macOS or a BSD.
 
     symbols.py BUILD_DIR
 """
@@ -23,12 +24,19 @@ def main():
     if not libs:
         print("no libasyncore*.so in %s" % build)
         return 1
+    libs += glob.glob(os.path.join(build, "libasyncore-hostkit.a"))
+    libs += [p for p in (os.path.join(build, "examples", n) for n in
+                         ("echo_server", "echo_client", "http_server",
+                          "http_client", "chat_server"))
+             if os.path.isfile(p)]
     bad = 0
     for lib in libs:
-        out = subprocess.run(["nm", "-D", "--undefined-only", lib],
+        dynamic = [] if lib.endswith(".a") else ["-D"]
+        out = subprocess.run(["nm"] + dynamic + ["--undefined-only", lib],
                              capture_output=True, text=True, check=True)
         names = [line.split()[-1].split("@")[0]
-                 for line in out.stdout.splitlines() if line.strip()]
+                 for line in out.stdout.splitlines()
+                 if line.strip() and not line.endswith(":")]
         found = sorted(n for n in names if LINUX_ONLY.match(n))
         print("%s: %d imports%s" % (os.path.basename(lib), len(names),
                                      ", Linux-only: " + ", ".join(found)

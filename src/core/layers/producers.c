@@ -137,20 +137,13 @@ int ac_fd_producer(ac_producer *p, int fd, size_t chunk_size, bool close_fd)
     return 0;
 }
 
+#if AC_HAVE_LINUX_SENDFILE
 ssize_t ac__producer_sendfile(const ac_producer *p, int sock, size_t max,
                               bool *socket_side)
 {
     fd_state *s = p->data;
     ssize_t n;
 
-#if !AC_HAVE_LINUX_SENDFILE
-    (void)sock;
-    (void)max;
-    (void)socket_side;
-    (void)s;
-    (void)n;
-    return -ENOTSUP; /* the producer's reads carry the file */
-#else
     if (p->more != fd_more || !s->regular)
         return -ENOTSUP;
     if (s->ranged && s->left < max)
@@ -177,5 +170,17 @@ ssize_t ac__producer_sendfile(const ac_producer *p, int sock, size_t max,
     }
     *socket_side = errno != EIO && errno != EOVERFLOW && errno != ESPIPE;
     return -errno;
-#endif
 }
+#else
+/* No sendfile(2) with Linux's meaning (the BSDs' takes other arguments):
+ * the producer's reads carry the file. */
+ssize_t ac__producer_sendfile(const ac_producer *p, int sock, size_t max,
+                              bool *socket_side)
+{
+    (void)p;
+    (void)sock;
+    (void)max;
+    (void)socket_side;
+    return -ENOTSUP;
+}
+#endif
