@@ -345,7 +345,42 @@ static void test_plain_once_loop(void)
         }
 }
 
+static void count_fire(ac_timer *t)
+{
+    (*(int *)ac_timer_data(t))++;
+}
+
+/* A channel with bytes in every iteration does not keep a due timer from
+ * running (a refresh after each callback re-added the due deadline event,
+ * which took it off libevent's active queue). */
+static void test_timer_runs_beside_busy_channel(void)
+{
+    size_t m;
+
+    for (m = 0; m < T_HOST_MODES; m++) {
+        int sv[2], fired = 0, i;
+        fixture f = attached(modes[m], sv);
+        ac_timer timer;
+
+        ac_set_interest(&f.t->d, AC_READ);
+        ac_timer_init(&timer, f.map, count_fire, &fired);
+        CU_ASSERT_EQUAL(ac_timer_start(&timer, 20, 0), 0);
+        for (i = 0; i < 20000 && !fired; i++) {
+            CU_ASSERT_EQUAL(write(sv[1], "x", 1), 1);
+            event_base_loop(f.base, EVLOOP_ONCE);
+        }
+        CU_ASSERT_EQUAL(fired, 1);
+        CU_ASSERT(f.t->n_read > 0);
+        ac_close(&f.t->d);
+        close(sv[1]);
+        CU_ASSERT_EQUAL(ac_event_detach(f.a), 0);
+        CU_ASSERT_EQUAL(ac_map_free(f.map), 0);
+        event_base_free(f.base);
+    }
+}
+
 static CU_TestInfo tests[] = {
+    {"timer_runs_beside_busy_channel", test_timer_runs_beside_busy_channel},
     {"plain_once_loop", test_plain_once_loop},
     {"detach_with_open_channels", test_detach_with_open_channels},
     {"dispatch_ends_with_map", test_dispatch_ends_with_map},

@@ -30,15 +30,22 @@
 
 http_config http_cfg = {.root = -1};
 
+/* What one request needs while its head is read and answered (8 KB and
+ * more): made at its first line, freed once it is answered, so a
+ * keep-alive connection holds none of it between requests. */
+typedef struct {
+    http_request req;
+    int status;           /* the error found in this request's head */
+    size_t head_bytes;
+    char line[HTTP_MAX_LINE + 1]; /* the request line, for the log */
+} pending;
+
 typedef struct {
     ac_chat chat;
     ac_timer idle;
     ac_deferred resume;   /* reading again once the queue has room */
-    http_request req;
+    pending *r;           /* the request being read, or NULL */
     enum { LINE, HEAD, BODY } state;
-    int status;           /* the error found in this request's head */
-    size_t head_bytes;
-    char line[HTTP_MAX_LINE + 1]; /* the request line, for the log */
     char *in;             /* the line being collected */
     size_t in_len, in_cap;
     int queued;           /* responses not yet sent whole */
@@ -85,10 +92,10 @@ static void log_line(conn *c, int status, uint64_t bytes)
         at = now;
     }
     if (bytes)
-        printf("%s - - [%s] \"%s\" %d %llu\n", c->peer, stamp, c->line,
+        printf("%s - - [%s] \"%s\" %d %llu\n", c->peer, stamp, c->r->line,
                status, (unsigned long long)bytes);
     else
-        printf("%s - - [%s] \"%s\" %d -\n", c->peer, stamp, c->line, status);
+        printf("%s - - [%s] \"%s\" %d -\n", c->peer, stamp, c->r->line, status);
 }
 
 /* ---- responses ---- */
@@ -154,9 +161,9 @@ static void respond_error_with(conn *c, int status, bool close,
              status == 405 ? "Allow: GET, HEAD\r\n" : "", more);
     h = head(c, hdr, sizeof(hdr), status, close, extra);
     ac_chat_push(&c->chat, hdr, (size_t)h);
-    if (c->req.method != HTTP_HEAD)
+    if (c->r->req.method != HTTP_HEAD)
         ac_chat_push(&c->chat, body, (size_t)n);
-    log_line(c, status, c->req.method != HTTP_HEAD ? (uint64_t)n : 0);
+    log_line(c, status, c->r->req.method != HTTP_HEAD ? (uint64_t)n : 0);
     finish(c, close);
 }
 
@@ -305,7 +312,7 @@ static void serve(conn *c, bool last)
     uint64_t start = 0, len;
     struct stat st;
     bool index;
-    int fd = open_file(c->req.path, c->req.dir, &st, &index), status = 200;
+    int fd = open_file(c->r->req.path, c->r->req.dir, &st, &index), status = 200;
     int n, r;
 
     if (fd < 0) {
@@ -316,11 +323,11 @@ static void serve(conn *c, bool last)
     http_format_date((int64_t)st.st_mtime, when);
     n = snprintf(extra, sizeof(extra), "Last-Modified: %s\r\n"
                  "Accept-Ranges: bytes\r\n", when);
-    if (c->req.ims >= 0 && (int64_t)st.st_mtime <= c->req.ims) {
+    if (c->r->req.ims >= 0 && (int64_t)st.st_mtime <= c->r->req.ims) {
         status = 304;
         len = 0;
-    } else if (c->req.range[0] &&
-               (r = http_range(c->req.range, len, &start, &len)) != 0) {
+    } else if (c->r->req.range[0] &&
+               (r = http_range(c->r->req.range, len, &start, &len)) != 0) {
         if (r < 0) {
             snprintf(extra, sizeof(extra), "Content-Range: bytes */%llu\r\n",
                      (unsigned long long)st.st_size);
@@ -338,11 +345,11 @@ static void serve(conn *c, bool last)
     if (status != 304)
         snprintf(extra + n, sizeof(extra) - (size_t)n,
                  "Content-Type: %s\r\nContent-Length: %llu\r\n",
-                 http_mime(index ? "index.html" : c->req.path),
+                 http_mime(index ? "index.html" : c->r->req.path),
                  (unsigned long long)len);
     n = head(c, hdr, 1024, status, last, extra);
     p = hdr + n;
-    if (c->req.method == HTTP_HEAD || status == 304) {
+    if (c->r->req.method == HTTP_HEAD || status == 304) {
         close(fd);
         ac_chat_push(&c->chat, hdr, (size_t)n);
     } else if (len <= SMALL_BODY) { /* one send for header and body */
@@ -363,7 +370,7 @@ static void serve(conn *c, bool last)
         }
         ac_chat_push_with_producer(&c->chat, &body);
     }
-    log_line(c, status, c->req.method == HTTP_HEAD ? 0 : len);
+    log_line(c, status, c->r->req.method == HTTP_HEAD ? 0 : len);
     finish(c, last);
 }
 
@@ -396,24 +403,46 @@ static void resume_reading(ac_deferred *w)
     free(held);
 }
 
+/* A request begins: its state, made now (NULL: no memory). */
+static pending *begin(conn *c)
+{
+    if (!c->r && !(c->r = calloc(1, sizeof(*c->r))))
+        ac_handle_error(&c->chat.base, ENOMEM, "request");
+    return c->r;
+}
+
+/* The request is answered (its response queued): an idle connection
+ * keeps nothing of it, nor of its lines. */
+static void answered(conn *c)
+{
+    free(c->r);
+    c->r = NULL;
+    free(c->in);
+    c->in = NULL;
+    c->in_len = c->in_cap = 0;
+}
+
 /* The head is complete: answer, then read the body away if there is one. */
 static void request(conn *c)
 {
-    int st = c->status ? c->status : http_headers_done(&c->req);
-    bool last = !c->req.keep_alive;
+    int st = c->r->status ? c->r->status : http_headers_done(&c->r->req);
+    bool last = !c->r->req.keep_alive;
+    int64_t body = c->r->req.body;
 
     c->state = LINE;
-    if (c->req.chunked || c->req.body > HTTP_MAX_BODY) { /* cannot skip */
-        respond_error(c, c->req.chunked ? 501 : 413, true);
+    if (c->r->req.chunked || body > HTTP_MAX_BODY) { /* cannot skip */
+        respond_error(c, c->r->req.chunked ? 501 : 413, true);
+        answered(c);
         return;
     }
     if (st)
         respond_error(c, st, last || st == 400);
     else
         serve(c, last);
-    if (c->req.body > 0 && !c->closing) {
+    answered(c);
+    if (body > 0 && !c->closing) {
         c->state = BODY;
-        ac_chat_set_terminator_count(&c->chat, c->req.body);
+        ac_chat_set_terminator_count(&c->chat, body);
     }
 }
 
@@ -435,29 +464,33 @@ static void found(ac_chat *ch)
         if (c->state == LINE) {
             if (!len) /* empty lines before a request are allowed */
                 return;
-            memcpy(c->line, c->in, len);
-            c->line[len] = '\0';
-            c->status = http_request_line(&c->req, c->in, len);
-            c->head_bytes = 0;
+            if (!begin(c))
+                return;
+            memcpy(c->r->line, c->in, len);
+            c->r->line[len] = '\0';
+            c->r->status = http_request_line(&c->r->req, c->in, len);
+            c->r->head_bytes = 0;
             c->state = HEAD;
             ac_chat_set_max_line(ch, HTTP_MAX_HEADERS);
-            if (c->status == 400 || c->status == 505) {
-                respond_error(c, c->status, true); /* framing unknown */
+            if (c->r->status == 400 || c->r->status == 505) {
+                respond_error(c, c->r->status, true); /* framing unknown */
+                answered(c);
                 return;
             }
         } else if (!len) {
             ac_chat_set_max_line(ch, HTTP_MAX_LINE);
             request(c);
         } else {
-            c->head_bytes += len + 2;
-            st = c->head_bytes > HTTP_MAX_HEADERS ? 431
-                                                  : http_header(&c->req, c->in, len);
+            c->r->head_bytes += len + 2;
+            st = c->r->head_bytes > HTTP_MAX_HEADERS ? 431
+                                                  : http_header(&c->r->req, c->in, len);
             if (st == 431) {
                 respond_error(c, 431, true);
+                answered(c);
                 return;
             }
-            if (st && (!c->status || c->status == 405))
-                c->status = st;
+            if (st && (!c->r->status || c->r->status == 405))
+                c->r->status = st;
         }
     }
     pause_reading(c);
@@ -479,10 +512,11 @@ static void too_long(ac_chat *ch)
     conn *c = AC_CONTAINER_OF(ch, conn, chat);
 
     c->in_len = 0;
-    if (!c->closing) {
+    if (!c->closing && begin(c)) {
         if (c->state == LINE)
-            snprintf(c->line, sizeof(c->line), "-");
+            snprintf(c->r->line, sizeof(c->r->line), "-");
         respond_error(c, c->state == LINE ? 414 : 431, true);
+        answered(c);
     }
 }
 
@@ -514,6 +548,7 @@ static void conn_destroy(ac_dispatcher *d)
 
     ac_timer_stop(&c->idle);
     ac_defer_cancel(ac_dispatcher_get_map(d), &c->resume);
+    free(c->r);
     free(c->in);
     free(c->stash);
     free(c);

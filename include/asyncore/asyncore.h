@@ -432,6 +432,36 @@ AC_EXTERN int ac_set_nodelay(ac_dispatcher *d, bool on);
  * way to set the idle time (keepalive is on, at the system's idle time). */
 AC_EXTERN int ac_set_keepalive(ac_dispatcher *d, bool on, int idle_s);
 
+/* Deadlines: peers too slow or silent. */
+
+/**
+ * Read idle: handle_error(d, ETIMEDOUT, "read idle") once no byte came in
+ * for `ms` (counted from this call, then from each read that brought
+ * bytes, whether the channel wants to read or not); 0 clears it.
+ *
+ * Every deadline (ac_set_read_idle, ac_set_write_stall, ac_set_deadline)
+ * fires at most once (set it again to re-arm) and ends in
+ * `handle_error(d, ETIMEDOUT, WHERE)`, whose base behaviour logs one line
+ * and closes the channel; WHERE ("read idle", "write stall", "deadline")
+ * tells them apart. Bytes count where they meet the socket: under TLS a
+ * stall is bytes the socket accepted, not plaintext. They fire at their
+ * time or later (a timer of the map, in whole milliseconds), never while
+ * bytes flow, on every host. While they do not fire they cost a clock read
+ * per socket read or write of a channel that has one; no timer is re-armed
+ * per byte. A channel connecting by name may have them (a deadline for the
+ * whole connect). They end with the channel.
+ * Returns 0, -EINVAL, -EBADF (closed, or no socket yet) or -ENOMEM.
+ */
+AC_EXTERN int ac_set_read_idle(ac_dispatcher *d, uint64_t ms);
+/** Write stall: handle_error(d, ETIMEDOUT, "write stall") once output
+ * waits and the socket has accepted none of it for `ms` (the peer stopped
+ * reading); 0 clears it. See ac_set_read_idle(). */
+AC_EXTERN int ac_set_write_stall(ac_dispatcher *d, uint64_t ms);
+/** A deadline: handle_error(d, ETIMEDOUT, "deadline") `ms` after this
+ * call, whatever flows ("this record must be complete by then"); 0 clears
+ * it. See ac_set_read_idle(). */
+AC_EXTERN int ac_set_deadline(ac_dispatcher *d, uint64_t ms);
+
 /** Python's bind(): also records `addr` as the channel's address. */
 AC_EXTERN int ac_bind(ac_dispatcher *d, const struct sockaddr *addr,
                       socklen_t addrlen);

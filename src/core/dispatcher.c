@@ -290,6 +290,8 @@ int ac_close(ac_dispatcher *d)
     ac__enter(map);
     if (AC__FLAG(d, AC__F_NAMED))
         ac__connect_cancel(d); /* lookups and attempts in flight */
+    if (AC__FLAG(d, AC__F_TIMED))
+        ac__timed_drop(d);
     /* The host and the backend forget the fd before it is closed, so a new
      * descriptor with the same number starts clean. */
     ac__map_remove(map, d);

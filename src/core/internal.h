@@ -35,7 +35,8 @@ enum {
     /* ac_set_layer_interest: the channel's events a layer holds back, and
      * the events it adds (AC_IN | AC_PRI | AC_OUT, three bits each) */
     AC__F_LHOLD_SHIFT = 22,
-    AC__F_LADD_SHIFT = 25
+    AC__F_LADD_SHIFT = 25,
+    AC__F_TIMED = 1u << 28    /* has deadlines: a record in map->timed */
 };
 #define AC__LAYER_BITS(d, shift) (((d)->flags >> (shift)) & 7u)
 
@@ -120,6 +121,8 @@ struct ac_map {
     struct ac__connect *connected;
     struct ac__lookup **lookups; /* in flight, hashed by name and family */
     size_t lookups_cap, nlookups;
+    struct ac__timed **timed; /* channels' deadlines (deadline.c) */
+    size_t timed_cap, ntimed;
 
     char *scratch; /* shared read buffer, see ac__scratch_get */
     size_t scratch_cap;
@@ -240,6 +243,14 @@ AC__HIDDEN int ac__wake_open(int *rfd, int *wfd);
 /* TCP keepalive's idle time; -ENOTSUP where it cannot be set. */
 AC__HIDDEN int ac__keepalive_idle(int fd, int idle_s);
 AC__HIDDEN const char *ac__strerror_r(int err, char *buf, size_t size);
+
+/* deadline.c: bytes that met the socket (n bytes of `want` sent, or a
+ * negative errno), for channels with AC__F_TIMED only */
+typedef struct ac__timed ac__timed;
+AC__HIDDEN void ac__timed_in(ac_dispatcher *d);
+AC__HIDDEN void ac__timed_out(ac_dispatcher *d, ssize_t n, size_t want);
+AC__HIDDEN void ac__timed_drop(ac_dispatcher *d); /* at close */
+AC__HIDDEN void ac__timed_free(ac_map *map);
 
 /* io.c */
 AC__HIDDEN int ac__shutdown_write(ac_dispatcher *d);

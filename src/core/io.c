@@ -23,12 +23,20 @@ ssize_t ac__io_result(ssize_t n)
 
 static ssize_t socket_send(ac_dispatcher *d, const void *buf, size_t len)
 {
-    return ac__io_result(send(d->fd, buf, len, SEND_FLAGS));
+    ssize_t n = ac__io_result(send(d->fd, buf, len, SEND_FLAGS));
+
+    if (AC__FLAG(d, AC__F_TIMED))
+        ac__timed_out(d, n, len);
+    return n;
 }
 
 static ssize_t socket_recv(ac_dispatcher *d, void *buf, size_t len)
 {
-    return ac__io_result(recv(d->fd, buf, len, 0));
+    ssize_t n = ac__io_result(recv(d->fd, buf, len, 0));
+
+    if (n > 0 && AC__FLAG(d, AC__F_TIMED))
+        ac__timed_in(d);
+    return n;
 }
 
 static int socket_shutdown(ac_dispatcher *d)

@@ -116,6 +116,7 @@ int ac_map_free(ac_map *map)
     ac_close_all(map, true);
     ac__timers_stop_all(map);
     ac__lookups_free(map);
+    ac__timed_free(map);
     ac_map_set_hooks(map, NULL);
     map->ops->destroy(map);
     free(map->fired);

@@ -106,6 +106,8 @@ static int initiate_send(ac_chat *c)
             bool sock = false;
             n = ac__producer_sendfile(&e->prod, c->base.fd, SENDFILE_MAX,
                                       &sock);
+            if (AC__FLAG(&c->base, AC__F_TIMED) && n != -ENOTSUP)
+                ac__timed_out(&c->base, n, SENDFILE_MAX);
             if (n == -EAGAIN)
                 break;
             if (n == 0) {

@@ -80,14 +80,19 @@ static void arm(ac_event *a)
 {
     int due = ac_map_timeout(a->map);
 
-    if (due >= 0 && a->live) {
+    if (due == 0 && a->live) {
+        /* due now: made active, never added again - adding a timeout to an
+         * active event takes it off the active queue, so a channel busy
+         * in every iteration kept the map's due timers from running */
+        if (!event_pending(a->deadline, EV_TIMEOUT, NULL))
+            event_active(a->deadline, EV_TIMEOUT, 0);
+    } else if (due > 0 && a->live) {
         long us = (long)due * 1000L;
         struct timeval tv;
 
-        if (due > 0) { /* "now" cached at the last wake-up is stale too */
-            event_base_update_cache_time(a->base);
-            us += clock_lag_us();
-        }
+        /* "now" cached at the last wake-up is stale too */
+        event_base_update_cache_time(a->base);
+        us += clock_lag_us();
         tv.tv_sec = us / 1000000L;
         tv.tv_usec = us % 1000000L;
         evtimer_add(a->deadline, &tv);
