@@ -1,6 +1,6 @@
 /* chat_server: a line-based chat on async_chat.
  *
- *   chat_server [--host H] [--port P] [--idle-timeout S]
+ *   chat_server [--host H] [--port P] [--idle-timeout S] [--send-timeout S]
  *               [--tls-cert FILE --tls-key FILE]
  *
  * A client's first line is its nickname; each later line L goes to every
@@ -8,9 +8,12 @@
  * "\r" is dropped). A line over 65536 bytes gets "error: line too long\n"
  * and the client is closed once that is flushed, with a lingering close so
  * the message is not destroyed by a reset. A client that stops reading is
- * dropped when 64 MiB wait for it, so it cannot stall or exhaust the rest.
- * With --idle-timeout S, a client that sends nothing for S seconds gets
- * "error: idle timeout\n" and is closed once that is flushed. With
+ * dropped when 64 MiB wait for it, or when it has taken no byte of what
+ * waits for it for --send-timeout S (default 60), so it cannot stall or
+ * exhaust the rest. With --idle-timeout S, a client that sends nothing for
+ * S seconds gets "error: idle timeout\n" and is closed once that is
+ * flushed. Both are the library's deadlines (ac_set_write_stall,
+ * ac_set_read_idle): no timer restarted per byte. With
  * --tls-cert/--tls-key every client talks TLS: the same chat class, on the
  * TLS layer (close_when_done then ends with close_notify). */
 #include "common.h"
@@ -31,11 +34,11 @@ typedef struct client {
     struct client *prev, *next; /* the room */
     char *nick;
     bool dropping;
-    ac_timer idle; /* --idle-timeout: restarted by every byte received */
 } client;
 
 static client *room;
-static uint64_t idle_ms; /* 0: no idle timeout */
+static uint64_t idle_ms;         /* 0: no idle timeout */
+static uint64_t send_ms = 60000; /* 0: no send timeout */
 
 static client *CL(ac_chat *c)
 {
@@ -87,34 +90,31 @@ static void broadcast(client *from, const char *line, size_t len)
     free(msg);
 }
 
-static void heard_from(client *c)
+/* The deadlines: silent for --idle-timeout, or taking nothing of what
+ * waits for it for --send-timeout. */
+static void client_error(ac_dispatcher *d, int err, const char *where)
 {
-    if (idle_ms && !c->dropping)
-        ac_timer_start(&c->idle, idle_ms, 0);
-}
+    client *c = CL(AC_CHAT_OF(d));
 
-static void idle_expired(ac_timer *t)
-{
-    client *c = AC_CONTAINER_OF(t, client, idle);
-
-    if (c->dropping)
-        return;
-    c->dropping = true;
-    ac_chat_push(&c->chat, "error: idle timeout\n", 20);
-    ac_chat_close_when_done(&c->chat);
-}
-
-static void client_collect(ac_chat *chat, const void *data, size_t len)
-{
-    heard_from(CL(chat));
-    ac_chat_base_class.collect_incoming_data(chat, data, len);
+    if (err == ETIMEDOUT && !strcmp(where, "read idle")) {
+        if (c->dropping)
+            return;
+        c->dropping = true;
+        ac_chat_push(&c->chat, "error: idle timeout\n", 20);
+        ac_chat_close_when_done(&c->chat);
+    } else if (err == ETIMEDOUT && !strcmp(where, "write stall")) {
+        ac_log_info(d, AC_LOG_WARNING, "dropping %s: it stopped reading",
+                    c->nick ? c->nick : "(no nick)");
+        leave_room(c);
+        ac_close(d); /* nothing more will reach it: no lingering */
+    } else {
+        AC_CHAT_PARENT->handle_error(d, err, where);
+    }
 }
 
 static void client_found_terminator(ac_chat *chat)
 {
     client *c = CL(chat);
-
-    heard_from(c); /* an empty line is news too */
     size_t len;
     const char *line = ac_chat_data(chat, &len);
 
@@ -150,7 +150,6 @@ static void client_close(ac_dispatcher *d)
 
     leave_room(c);
     c->dropping = true;
-    ac_timer_stop(&c->idle);
     /* Unread input would turn a plain close into a reset that can destroy
      * the error message on its way: shut down writing, drain, then close. */
     ac_close_lingering(d, 2000, 1u << 20);
@@ -161,7 +160,6 @@ static void client_destroy(ac_dispatcher *d)
     client *c = CL(AC_CHAT_OF(d));
 
     leave_room(c);
-    ac_timer_stop(&c->idle);
     free(c->nick);
     free(c);
 }
@@ -170,8 +168,8 @@ static const ac_chat_class client_class = {
     .base = {.name = "chat_client",
              .parent = AC_CHAT_PARENT,
              .handle_close = client_close,
+             .handle_error = client_error,
              .destroy = client_destroy},
-    .collect_incoming_data = client_collect,
     .found_terminator = client_found_terminator,
     .line_too_long = client_line_too_long,
 };
@@ -193,11 +191,15 @@ static void server_accepted(ac_dispatcher *d, int fd,
     }
     ac_chat_set_terminator(&c->chat, "\n", 1);
     ac_chat_set_max_line(&c->chat, MAX_LINE);
-    ac_timer_init(&c->idle, ac_dispatcher_get_map(d), idle_expired, NULL);
-    heard_from(c); /* the clock starts at the connection */
     if (ac_set_socket(&c->chat.base, fd) < 0) {
         close(fd);
         ac_close(&c->chat.base); /* destroy frees c */
+        return;
+    }
+    /* the idle clock starts at the connection */
+    if ((idle_ms && ac_set_read_idle(&c->chat.base, idle_ms) < 0) ||
+        (send_ms && ac_set_write_stall(&c->chat.base, send_ms) < 0)) {
+        ac_close(&c->chat.base);
         return;
     }
     if (ex_tls_start(&tls, &c->chat.base, NULL) < 0) {
@@ -218,11 +220,13 @@ static const ac_dispatcher_class server_class = {
 static void usage(void)
 {
     printf("usage: %s [--host H] [--port P] [--idle-timeout S]\n"
-           "       %*s [--tls-cert FILE --tls-key FILE]\n"
+           "       %*s [--send-timeout S] [--tls-cert FILE --tls-key FILE]\n"
            "Line chat: the first line is the nickname, later lines go to\n"
            "every other client as 'NICK: LINE'. --port 0 picks a free port;\n"
            "the first line on stdout is 'listening on HOST:PORT'. A client\n"
-           "silent for S seconds is told so and closed. --tls-cert and\n"
+           "silent for --idle-timeout S seconds is told so and closed; one\n"
+           "that takes nothing of what waits for it for --send-timeout S\n"
+           "seconds (default 60) is dropped. --tls-cert and\n"
            "--tls-key: TLS with that certificate chain and key (PEM).\n",
            ex_prog, (int)strlen(ex_prog), "");
 }
@@ -241,6 +245,9 @@ int main(int argc, char **argv)
             continue;
         } else if (!strcmp(argv[i], "--idle-timeout")) {
             idle_ms = (uint64_t)(ex_seconds("--idle-timeout",
+                                            ex_value(argc, argv, &i)) * 1000);
+        } else if (!strcmp(argv[i], "--send-timeout")) {
+            send_ms = (uint64_t)(ex_seconds("--send-timeout",
                                             ex_value(argc, argv, &i)) * 1000);
         } else if (ex_tls_option(argc, argv, &i, &tls, true)) {
             continue;

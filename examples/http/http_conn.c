@@ -46,6 +46,7 @@ typedef struct {
     ac_deferred resume;   /* reading again once the queue has room */
     pending *r;           /* the request being read, or NULL */
     enum { LINE, HEAD, BODY } state;
+    bool head_timed;      /* --header-timeout runs: a head has begun */
     char *in;             /* the line being collected */
     size_t in_len, in_cap;
     int queued;           /* responses not yet sent whole */
@@ -415,6 +416,10 @@ static pending *begin(conn *c)
  * keeps nothing of it, nor of its lines. */
 static void answered(conn *c)
 {
+    if (c->head_timed) {
+        ac_set_deadline(&c->chat.base, 0);
+        c->head_timed = false;
+    }
     free(c->r);
     c->r = NULL;
     free(c->in);
@@ -500,10 +505,18 @@ static void collect(ac_chat *ch, const void *data, size_t len)
 {
     conn *c = AC_CONTAINER_OF(ch, conn, chat);
 
-    if (c->paused)
+    if (c->paused) {
         append(&c->stash, &c->stash_len, &c->stash_cap, data, len);
-    else if (c->state != BODY && !c->closing &&
-             !append(&c->in, &c->in_len, &c->in_cap, data, len))
+        return;
+    }
+    if (c->state != BODY && !c->closing && !c->head_timed &&
+        http_cfg.header_ms) {
+        /* the whole head within --header-timeout of its first byte */
+        c->head_timed = true;
+        ac_set_deadline(&ch->base, (uint64_t)http_cfg.header_ms);
+    }
+    if (c->state != BODY && !c->closing &&
+        !append(&c->in, &c->in_len, &c->in_cap, data, len))
         ac_handle_error(&ch->base, ENOMEM, "collect");
 }
 
@@ -525,6 +538,30 @@ static void conn_read(ac_dispatcher *d)
     AC_CHAT_PARENT->handle_read(d);
     if (!ac_closed(d) && http_cfg.idle_ms)
         ac_timer_start(&CONN(d)->idle, (uint64_t)http_cfg.idle_ms, 0);
+}
+
+/* The deadlines: a head not complete in time gets 408 when nothing was
+ * answered yet, then the connection closes; a response that made no
+ * progress for --send-timeout is abandoned. */
+static void conn_error(ac_dispatcher *d, int err, const char *where)
+{
+    conn *c = CONN(d);
+
+    if (err == ETIMEDOUT && !strcmp(where, "deadline")) {
+        c->head_timed = false;
+        if (!c->queued && !c->closing && begin(c)) {
+            if (!c->r->line[0]) /* the request line is not complete */
+                snprintf(c->r->line, sizeof(c->r->line), "-");
+            respond_error(c, 408, true);
+            answered(c);
+        } else {
+            ac_close(d);
+        }
+    } else if (err == ETIMEDOUT && !strcmp(where, "write stall")) {
+        ac_close(d);
+    } else {
+        AC_CHAT_PARENT->handle_error(d, err, where);
+    }
 }
 
 static bool conn_readable(ac_dispatcher *d)
@@ -557,7 +594,7 @@ static void conn_destroy(ac_dispatcher *d)
 static const ac_chat_class conn_class = {
     .base = {.name = "http_conn", .parent = AC_CHAT_PARENT,
              .readable = conn_readable, .handle_read = conn_read,
-             .destroy = conn_destroy},
+             .handle_error = conn_error, .destroy = conn_destroy},
     .collect_incoming_data = collect,
     .found_terminator = found,
     .line_too_long = too_long,
@@ -594,6 +631,11 @@ static void accepted(ac_dispatcher *d, int fd, const struct sockaddr *a,
     ac_chat_set_max_line(&c->chat, HTTP_MAX_LINE);
     if (http_cfg.idle_ms)
         ac_timer_start(&c->idle, (uint64_t)http_cfg.idle_ms, 0);
+    if (http_cfg.send_ms &&
+        ac_set_write_stall(&c->chat.base, (uint64_t)http_cfg.send_ms) < 0) {
+        ac_close(&c->chat.base);
+        return;
+    }
     if (http_cfg.tls && (r = ex_tls_start(http_cfg.tls, &c->chat.base, NULL)) < 0)
         ac_close(&c->chat.base);
 }

@@ -11,6 +11,8 @@
 typedef struct http_config {
     int root;            /* O_PATH descriptor of --root */
     int idle_ms;         /* --idle-timeout, 0: none */
+    int header_ms;       /* --header-timeout, 0: none */
+    int send_ms;         /* --send-timeout, 0: none */
     bool quiet;          /* no access log */
     const ex_tls *tls;   /* NULL: plain HTTP */
 } http_config;

@@ -4,7 +4,8 @@
  *   http_server --root DIR [--host H] [--port P] [--threads N]
  *               [--loop native|glib|uv|event|qt|sdevent|ev]
  *               [--backend select|poll|epoll] [--tls-cert F --tls-key F]
- *               [--idle-timeout S] [--quiet]
+ *               [--idle-timeout S] [--header-timeout S] [--send-timeout S]
+ *               [--quiet]
  *
  * GET and HEAD; keep-alive with pipelined requests answered in order;
  * Last-Modified / If-Modified-Since; one byte range; a directory serves its
@@ -28,8 +29,8 @@ static void usage(void)
     printf("usage: %s --root DIR [--host H] [--port P] [--threads N]\n"
            "       %*s [--loop " EX_LOOPS "]\n"
            "       %*s [--backend select|poll|epoll]\n"
-           "       %*s [--tls-cert FILE --tls-key FILE] [--idle-timeout S]"
-           " [--quiet]\n"
+           "       %*s [--tls-cert FILE --tls-key FILE] [--idle-timeout S]\n"
+           "       %*s [--header-timeout S] [--send-timeout S] [--quiet]\n"
            "Serve the files under DIR over HTTP/1.1 (GET, HEAD; keep-alive,\n"
            "pipelining, If-Modified-Since, one byte range; a directory serves\n"
            "its index.html, never a listing). Nothing outside DIR is read.\n"
@@ -37,11 +38,16 @@ static void usage(void)
            "line per request in common log format unless --quiet.\n"
            "--idle-timeout S closes a connection silent for S seconds\n"
            "(default 60) that has no response on its way.\n"
+           "--header-timeout S: a request head must arrive whole within S\n"
+           "seconds of its first byte (default 60), else 408 (when nothing\n"
+           "was answered yet) and the connection closes.\n"
+           "--send-timeout S: a response the client takes no byte of for S\n"
+           "seconds (default 60) is abandoned and the connection closed.\n"
            "Limits: request line %d bytes (414 beyond), header section %d\n"
            "bytes or %d fields (431), a request body (read and dropped) %d\n"
            "bytes (413); other methods get 405.\n",
            ex_prog, (int)strlen(ex_prog), "", (int)strlen(ex_prog), "",
-           (int)strlen(ex_prog), "", HTTP_MAX_LINE, HTTP_MAX_HEADERS,
+           (int)strlen(ex_prog), "", (int)strlen(ex_prog), "", HTTP_MAX_LINE, HTTP_MAX_HEADERS,
            HTTP_MAX_FIELDS, HTTP_MAX_BODY);
 }
 
@@ -52,7 +58,7 @@ int main(int argc, char **argv)
                      .backend = AC_BACKEND_DEFAULT, .listen = http_listen};
     ex_tls tls = {0};
     struct stat st;
-    double idle = 60;
+    double idle = 60, header = 60, send = 60;
     int i, failed;
 
     ex_prog = "http_server";
@@ -69,6 +75,10 @@ int main(int argc, char **argv)
             srv.threads = ex_int("--threads", ex_value(argc, argv, &i), 1, 256);
         } else if (!strcmp(argv[i], "--idle-timeout")) {
             idle = ex_seconds("--idle-timeout", ex_value(argc, argv, &i));
+        } else if (!strcmp(argv[i], "--header-timeout")) {
+            header = ex_seconds("--header-timeout", ex_value(argc, argv, &i));
+        } else if (!strcmp(argv[i], "--send-timeout")) {
+            send = ex_seconds("--send-timeout", ex_value(argc, argv, &i));
         } else if (!strcmp(argv[i], "--quiet")) {
             http_cfg.quiet = true;
         } else if (ex_tls_option(argc, argv, &i, &tls, true)) {
@@ -89,6 +99,8 @@ int main(int argc, char **argv)
     if (http_cfg.root < 0 || fstat(http_cfg.root, &st) < 0)
         ex_usage_error("--root %s: %s", root, strerror(errno));
     http_cfg.idle_ms = (int)(idle * 1000);
+    http_cfg.header_ms = (int)(header * 1000);
+    http_cfg.send_ms = (int)(send * 1000);
     ex_tls_setup(&tls, true);
     if (ex_tls_on(&tls))
         http_cfg.tls = &tls;

@@ -1,7 +1,8 @@
 /* What differs between systems, in one place, chosen by meson's checks
  * (ac_config.h), never by the system's name: sockets and accepted
  * connections born non-blocking and close-on-exec, the call wake-up's
- * descriptors, the keepalive idle time, strerror_r. The portable build
+ * descriptors, the keepalive idle time, a socket's unsent bytes,
+ * strerror_r. The portable build
  * (-Dportable=true) takes every fallback here on Linux, as macOS and the
  * BSDs would. */
 #include "internal.h"
@@ -16,6 +17,10 @@
 #include <unistd.h>
 #if AC_HAVE_EVENTFD
 #include <sys/eventfd.h>
+#endif
+#if AC_HAVE_SIOCOUTQ
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #endif
 
 int ac__set_nonblock(int fd)
@@ -123,6 +128,18 @@ int ac__keepalive_idle(int fd, int idle_s)
     (void)fd;
     (void)idle_s;
     return -ENOTSUP; /* keepalive is on, at the system's idle time */
+#endif
+}
+
+long ac__unsent(int fd)
+{
+#if AC_HAVE_SIOCOUTQ
+    int n;
+
+    return ioctl(fd, SIOCOUTQ, &n) < 0 ? -errno : n;
+#else
+    (void)fd;
+    return -ENOTSUP;
 #endif
 }
 

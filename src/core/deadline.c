@@ -21,7 +21,10 @@ struct ac__timed {
     unsigned on;           /* READ_IDLE | WRITE_STALL | DEADLINE */
     uint64_t read_idle_ns, write_stall_ns;
     uint64_t last_in;      /* the last read that brought bytes, or the set */
-    uint64_t blocked;      /* since when the socket takes no more, or 0 */
+    uint64_t last_out;     /* the last write the socket took (some of) */
+    bool watching;         /* output may wait: stalls are looked for */
+    long unsent;           /* the socket's unsent bytes at the last look */
+    uint64_t written;      /* bytes the socket took since that look */
     uint64_t deadline;     /* absolute */
 };
 
@@ -102,9 +105,9 @@ static uint64_t next_due(const ac__timed *t)
 
     if ((t->on & READ_IDLE) && t->last_in + t->read_idle_ns < due)
         due = t->last_in + t->read_idle_ns;
-    if ((t->on & WRITE_STALL) && t->blocked &&
-        t->blocked + t->write_stall_ns < due)
-        due = t->blocked + t->write_stall_ns;
+    if ((t->on & WRITE_STALL) && t->watching &&
+        t->last_out + t->write_stall_ns < due)
+        due = t->last_out + t->write_stall_ns;
     if ((t->on & DEADLINE) && t->deadline < due)
         due = t->deadline;
     return due;
@@ -123,6 +126,28 @@ static void arm(ac__timed *t, uint64_t now)
                    due > now ? (due - now + NS_PER_MS - 1) / NS_PER_MS : 0, 0);
 }
 
+/* What the socket holds now: the baseline of the next look. */
+static void look(ac__timed *t, long unsent)
+{
+    t->unsent = unsent;
+    t->written = 0;
+}
+
+/* A full socket whose peer still takes bytes is not stalled: a reader of
+ * a few KB/s frees room in the kernel's buffer (megabytes on loopback)
+ * too slowly to let a send through within the stall's time. Where the
+ * system tells how many bytes the socket holds, fewer than at the last
+ * look is progress; elsewhere only bytes the socket accepted are. */
+static bool stall_moved(ac__timed *t)
+{
+    long n = ac__unsent(t->d->fd);
+    bool moved = n >= 0 && t->unsent >= 0 &&
+                 (uint64_t)t->unsent + t->written > (uint64_t)n;
+
+    look(t, n);
+    return moved;
+}
+
 static void expired(ac_timer *timer)
 {
     ac__timed *t = ac_timer_data(timer);
@@ -132,12 +157,14 @@ static void expired(ac_timer *timer)
 
     if ((t->on & DEADLINE) && t->deadline <= now)
         due |= DEADLINE;
-    /* a stall needs output still waiting: the channel watches for room */
-    if ((t->on & WRITE_STALL) && t->blocked && !(d->watched & AC_OUT))
-        t->blocked = 0;
-    if ((t->on & WRITE_STALL) && t->blocked &&
-        t->blocked + t->write_stall_ns <= now)
-        due |= WRITE_STALL;
+    if ((t->on & WRITE_STALL) && t->watching) {
+        if (!(d->watched & AC_OUT))
+            t->watching = false; /* no output waits: until the next write */
+        else if (stall_moved(t))
+            t->last_out = now; /* the peer takes bytes, slowly */
+        else if (t->last_out + t->write_stall_ns <= now)
+            due |= WRITE_STALL;
+    }
     if ((t->on & READ_IDLE) && t->last_in + t->read_idle_ns <= now)
         due |= READ_IDLE;
     t->on &= ~due; /* each fires once */
@@ -196,6 +223,10 @@ static int set(ac_dispatcher *d, unsigned kind, uint64_t ms)
             t->last_in = now;
         } else if (kind == WRITE_STALL) {
             t->write_stall_ns = ms * NS_PER_MS;
+            /* output already waiting: counted from now */
+            t->watching = (d->watched & AC_OUT) != 0;
+            t->last_out = now;
+            look(t, ac__unsent(d->fd));
         } else {
             t->deadline = now + ms * NS_PER_MS;
         }
@@ -224,25 +255,24 @@ void ac__timed_in(ac_dispatcher *d)
     find(d->map, d)->last_in = ac__now_ns();
 }
 
-void ac__timed_out(ac_dispatcher *d, ssize_t n, size_t want)
+void ac__timed_out(ac_dispatcher *d, ssize_t n)
 {
     ac__timed *t = find(d->map, d);
-    uint64_t now;
-    bool begins;
 
-    if (n >= 0 && (size_t)n >= want) {
-        t->blocked = 0; /* all of it taken */
-        return;
-    }
     if (n < 0 && n != -EAGAIN)
         return; /* an error ends the channel anyway */
-    if (n <= 0 && t->blocked)
-        return; /* still nothing taken: the stall goes on */
-    now = ac__now_ns();
-    begins = !t->blocked;
-    t->blocked = now; /* the socket is full: counted from here */
-    if (begins && (t->on & WRITE_STALL))
-        arm(t, now); /* a stall's expiry may come first */
+    if (n > 0 || !t->watching)
+        t->last_out = ac__now_ns();
+    if (n > 0)
+        t->written += (uint64_t)n;
+    if ((t->on & WRITE_STALL) && !t->watching) {
+        /* output is being written: from now on a stall may come (a socket
+         * can fill without ever refusing a write: the channel then waits
+         * for room, and the expiry sees it) */
+        t->watching = true;
+        look(t, ac__unsent(d->fd));
+        arm(t, t->last_out);
+    }
 }
 
 void ac__timed_drop(ac_dispatcher *d)

@@ -242,13 +242,16 @@ AC__HIDDEN int ac__accept(int lfd, struct sockaddr *sa, socklen_t *len);
 AC__HIDDEN int ac__wake_open(int *rfd, int *wfd);
 /* TCP keepalive's idle time; -ENOTSUP where it cannot be set. */
 AC__HIDDEN int ac__keepalive_idle(int fd, int idle_s);
+/* Bytes the socket holds that its peer has not taken yet; -ENOTSUP where
+ * the system cannot tell. */
+AC__HIDDEN long ac__unsent(int fd);
 AC__HIDDEN const char *ac__strerror_r(int err, char *buf, size_t size);
 
-/* deadline.c: bytes that met the socket (n bytes of `want` sent, or a
+/* deadline.c: bytes that met the socket (n bytes the socket took, or a
  * negative errno), for channels with AC__F_TIMED only */
 typedef struct ac__timed ac__timed;
 AC__HIDDEN void ac__timed_in(ac_dispatcher *d);
-AC__HIDDEN void ac__timed_out(ac_dispatcher *d, ssize_t n, size_t want);
+AC__HIDDEN void ac__timed_out(ac_dispatcher *d, ssize_t n);
 AC__HIDDEN void ac__timed_drop(ac_dispatcher *d); /* at close */
 AC__HIDDEN void ac__timed_free(ac_map *map);
 

@@ -26,7 +26,7 @@ static ssize_t socket_send(ac_dispatcher *d, const void *buf, size_t len)
     ssize_t n = ac__io_result(send(d->fd, buf, len, SEND_FLAGS));
 
     if (AC__FLAG(d, AC__F_TIMED))
-        ac__timed_out(d, n, len);
+        ac__timed_out(d, n);
     return n;
 }
 

@@ -497,6 +497,64 @@ class TimeoutTests(unittest.TestCase):
         finally:
             self.assertEqual(stop(srv), 0)
 
+    def test_chat_send_timeout(self):
+        """A client that stops reading while others talk is dropped after
+        --send-timeout; the talkers and a slow reader are not."""
+        srv, host, port = start_server(EX + "/chat_server", "--port", "0",
+                                       "--send-timeout", "1")
+        try:
+            stuck = socket.socket()
+            stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stuck.settimeout(10)
+            stuck.connect((host, port))
+            stuck.sendall(b"stuck\n")
+            talker = socket.create_connection((host, port), timeout=10)
+            talker.sendall(b"talker\n")
+            listener = socket.create_connection((host, port), timeout=10)
+            listener.sendall(b"listener\n")
+            time.sleep(0.2)
+            line = b"x" * 1000 + b"\n"
+            heard = 0
+            t0 = time.monotonic()
+            # 12 MB said, more than the kernel holds for the stuck client
+            # (about 3 MB on loopback), read by the listener as it comes
+            while heard < 12000000 and time.monotonic() - t0 < 20:
+                talker.sendall(line * 200)
+                listener.settimeout(0.01)
+                try:
+                    while True:
+                        chunk = listener.recv(1 << 20)
+                        self.assertTrue(chunk, "the listener was dropped")
+                        heard += len(chunk)
+                except socket.timeout:
+                    pass
+            self.assertGreaterEqual(heard, 12000000)
+            time.sleep(1.5)  # the send timeout is 1 s
+            # the one that never read: what its buffers held, then the end
+            got = 0
+            stuck.settimeout(10)
+            try:
+                while True:
+                    chunk = stuck.recv(1 << 20)
+                    if not chunk:
+                        break
+                    got += len(chunk)
+            except ConnectionResetError:
+                pass
+            self.assertLess(got, heard)
+            # the talker still gets what others say
+            listener.settimeout(10)
+            listener.sendall(b"still here\n")
+            buf = b""
+            while b"listener: still here\n" not in buf:
+                chunk = talker.recv(1 << 20)
+                self.assertTrue(chunk, "talker was dropped")
+                buf += chunk
+            for c in (stuck, talker, listener):
+                c.close()
+        finally:
+            self.assertEqual(stop(srv), 0)
+
 
 if __name__ == "__main__":
     EX = sys.argv.pop(1)

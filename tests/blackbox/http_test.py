@@ -19,6 +19,9 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import buildcfg  # noqa: E402
+
 BUILD = None
 EX = None
 BIG_MB = 1024
@@ -407,7 +410,8 @@ class Arguments(unittest.TestCase):
         r = subprocess.run([EX + "/http_server", "--help"],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0)
-        for word in ("414", "431", "413", "405", "--root", "--idle-timeout"):
+        for word in ("414", "431", "413", "405", "--root", "--idle-timeout",
+                     "--header-timeout", "--send-timeout", "408"):
             self.assertIn(word, r.stdout)
         for args in ([], ["--root", "/nonexistent"], ["--root", ROOT, "--loop",
                                                        "bogus"],
@@ -433,6 +437,144 @@ class Arguments(unittest.TestCase):
             self.assertLess(time.monotonic() - t0, 3)  # closed when idle
         finally:
             self.assertEqual(srv.stop()[0], 0)
+
+
+class SlowPeers(unittest.TestCase):
+    """--header-timeout and --send-timeout (the library's deadlines): a head
+    trickled byte by byte is cut, a reader that stops is dropped, a slow
+    but steady one is not; on the native loop, a host loop, and TLS."""
+    loop = "native"
+
+    def server(self, *args, tls=False):
+        extra = (["--tls-cert", CERTS + "/server.pem", "--tls-key",
+                  CERTS + "/key.pem"] if tls else [])
+        return Server("--header-timeout", "1", "--send-timeout", "1",
+                      *(list(args) + extra), loop=self.loop)
+
+    def connect(self, port, tls=False, rcvbuf=None):
+        s = socket.socket()
+        if rcvbuf:  # the client's own buffer must not take the whole body
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", port))
+        if tls:
+            import ssl
+            ctx = ssl.create_default_context(cafile=CERTS + "/ca.pem")
+            s = ctx.wrap_socket(s, server_hostname="localhost")
+        return s
+
+    def read_all(self, s, limit=None):
+        got = 0
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+                if limit and got >= limit:
+                    break
+        except (ConnectionResetError, socket.timeout):
+            pass
+        return got
+
+    def test_head_trickled_is_cut(self):
+        srv = self.server()
+        try:
+            s = self.connect(srv.port)
+            t0 = time.monotonic()
+            got = b""
+            try:
+                for ch in b"GET /small.txt HTTP/1.1\r\nHost: a\r\nX-Slow: ":
+                    s.send(bytes([ch]))  # one byte every 50 ms, never a head
+                    time.sleep(0.05)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # cut: what it answered is read below
+            s.settimeout(5)
+            try:
+                while True:
+                    b = s.recv(4096)
+                    if not b:
+                        break
+                    got += b
+            except ConnectionResetError:
+                pass
+            took = time.monotonic() - t0
+            s.close()
+            self.assertTrue(got.startswith(b"HTTP/1.1 408 "), got[:80])
+            self.assertGreaterEqual(took, 1.0)
+            self.assertLess(took, 6.0)
+        finally:
+            code, log, _ = srv.stop()
+            self.assertEqual(code, 0)
+        self.assertIn('"-" 408', log)
+
+    def test_head_in_time_is_served(self):
+        srv = self.server()
+        try:
+            s = self.connect(srv.port)
+            for part in (b"GET /small.txt HTT", b"P/1.1\r\nHost: a\r\n",
+                         b"\r\n"):
+                s.sendall(part)
+                time.sleep(0.3)  # 0.9 s in all: within the second
+            got = s.recv(4096)
+            self.assertTrue(got.startswith(b"HTTP/1.1 200 "), got[:80])
+            # the next request on the connection starts its own clock
+            time.sleep(1.5)
+            s.sendall(b"GET /small.txt HTTP/1.1\r\nHost: a\r\n\r\n")
+            got = s.recv(4096)
+            self.assertTrue(got.startswith(b"HTTP/1.1 200 "), got[:80])
+            s.close()
+        finally:
+            self.assertEqual(srv.stop()[0], 0)
+
+    def check_stopped_reader(self, tls):
+        srv = self.server(tls=tls)
+        try:
+            s = self.connect(srv.port, tls, rcvbuf=16384)
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+            time.sleep(3.5)  # reads nothing: the send timeout is 1 s
+            got = self.read_all(s, 64 << 20)
+            s.close()
+            # abandoned: what the kernel's buffers held, then the end
+            self.assertLess(got, 64 << 20)
+        finally:
+            self.assertEqual(srv.stop()[0], 0)
+
+    def test_stopped_reader_is_dropped(self):
+        self.check_stopped_reader(False)
+
+    def test_stopped_reader_is_dropped_tls(self):
+        self.check_stopped_reader(True)
+
+    def test_slow_steady_reader_is_kept(self):
+        if not buildcfg.have(EX, "SIOCOUTQ"):
+            # only bytes the socket accepted are progress there: a reader
+            # slower than the kernel's buffer per send timeout is a stall
+            self.skipTest("the system cannot tell a socket's unsent bytes")
+        srv = self.server()
+        try:
+            s = self.connect(srv.port, rcvbuf=16384)
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+            got = 0
+            t0 = time.monotonic()
+            # ~160 KB/s for 5 s: slow beside the server, but the client's
+            # receive buffer (about 200 KB here) empties well within each
+            # second of the send timeout, so the server's socket drains
+            while time.monotonic() - t0 < 5:
+                b = s.recv(16384)
+                self.assertTrue(b, "dropped after %d bytes" % got)
+                got += len(b)
+                time.sleep(0.1)
+            self.assertGreater(got, 500000)
+            rest = self.read_all(s, 32 << 20)  # then it reads fast
+            s.close()
+            self.assertGreaterEqual(got + rest, 32 << 20)  # still served
+        finally:
+            self.assertEqual(srv.stop()[0], 0)
+
+
+class SlowPeers_uv(SlowPeers):
+    loop = "uv"
 
 
 def main():

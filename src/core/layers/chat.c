@@ -107,7 +107,7 @@ static int initiate_send(ac_chat *c)
             n = ac__producer_sendfile(&e->prod, c->base.fd, SENDFILE_MAX,
                                       &sock);
             if (AC__FLAG(&c->base, AC__F_TIMED) && n != -ENOTSUP)
-                ac__timed_out(&c->base, n, SENDFILE_MAX);
+                ac__timed_out(&c->base, n);
             if (n == -EAGAIN)
                 break;
             if (n == 0) {
