@@ -10,14 +10,15 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 out=build-fuzz
-mkdir -p "$out/include/asyncore"
-# asyncore/version.h, as meson makes it from project()'s version
-ver=$(sed -n "s/^  version : '\([0-9.]*\)',/\1/p" meson.build)
-sed -e "s/@MAJOR@/${ver%%.*}/" -e "s/@PATCH@/${ver##*.}/" \
-    -e "s/@MINOR@/$(echo "$ver" | cut -d. -f2)/" \
-    include/asyncore/version.h.in >"$out/include/asyncore/version.h"
+# ac_config.h (what this system has) and asyncore/version.h, as meson makes
+# them: a configured build directory, nothing compiled in it
+if [ ! -f "$out/cfg/ac_config.h" ]; then
+    rm -rf "$out/cfg"
+    CC=clang meson setup "$out/cfg" -Dtests=disabled -Dexamples=disabled \
+        >/dev/null
+fi
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-       -D_GNU_SOURCE -Iinclude -I$out/include"
+       -D_GNU_SOURCE -Iinclude -I$out/cfg/include -I$out/cfg"
 core=$(ls src/core/*.c src/core/layers/*.c)
 # shellcheck disable=SC2086
 clang $flags -o "$out/fuzz_chat" tests/fuzz/fuzz_chat.c $core
