@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 #include "ac_config.h"
@@ -24,6 +25,7 @@ struct ac_event {
     watch *owns;           /* PER_FD: the map's own channels' watches */
     bool live;             /* our events are pending: the map is alive */
     int probe_fd;          /* an epoll fd to ask "can epoll wait on it?" */
+    uint64_t armed_ns;     /* when `deadline` fires, while it is pending */
     unsigned long refreshes, events;
 };
 
@@ -76,26 +78,37 @@ static long clock_lag_us(void)
 #endif
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void arm(ac_event *a)
 {
     int due = ac_map_timeout(a->map);
 
-    if (due == 0 && a->live) {
-        /* due now: made active, never added again - adding a timeout to an
-         * active event takes it off the active queue, so a channel busy
-         * in every iteration kept the map's due timers from running */
-        if (!event_pending(a->deadline, EV_TIMEOUT, NULL))
-            event_active(a->deadline, EV_TIMEOUT, 0);
-    } else if (due > 0 && a->live) {
+    if (due >= 0 && a->live) {
+        uint64_t want = mono_ns() + (uint64_t)due * 1000000u;
         long us = (long)due * 1000L;
         struct timeval tv;
 
-        /* "now" cached at the last wake-up is stale too */
-        event_base_update_cache_time(a->base);
-        us += clock_lag_us();
+        /* already set to fire by then: left alone. Adding it again takes
+         * a due (active) deadline off libevent's active queue, so a
+         * channel busy in every iteration kept the map's timers from
+         * running. */
+        if (evtimer_pending(a->deadline, NULL) && a->armed_ns <= want)
+            return;
+        if (due > 0) { /* "now" cached at the last wake-up is stale too */
+            event_base_update_cache_time(a->base);
+            us += clock_lag_us();
+        }
         tv.tv_sec = us / 1000000L;
         tv.tv_usec = us % 1000000L;
         evtimer_add(a->deadline, &tv);
+        a->armed_ns = want;
     } else {
         evtimer_del(a->deadline);
     }
