@@ -345,6 +345,29 @@ static void test_timeout(void)
     t_map_done(map);
 }
 
+/* A deadline set on a channel connecting by name covers the lookup too:
+ * it fires during a slow lookup, and closing from its handler cancels
+ * the lookup (no descriptor, no thread left behind). */
+static void test_deadline_during_lookup(void)
+{
+    ac_map *map = t_map_new();
+    long long t0 = now_ms(), took;
+    tchan *c = named_client(map, "slow1.test", 80, NULL);
+
+    c->keep_memory = true;
+    CU_ASSERT_EQUAL(ac_set_deadline(&c->d, 200), 0);
+    CU_ASSERT_TRUE(settle(map, c, 3000));
+    took = now_ms() - t0;
+    CU_ASSERT_EQUAL(c->n_connect, 0);
+    CU_ASSERT_EQUAL(c->n_error, 1);
+    CU_ASSERT_EQUAL(c->err, ETIMEDOUT);
+    CU_ASSERT_STRING_EQUAL(c->where, "deadline");
+    CU_ASSERT(took >= 200 && took < 1500);
+    CU_ASSERT_TRUE(ac_closed(&c->d));
+    free(c);
+    t_map_done(map);
+}
+
 /* ---- the loop keeps turning ---- */
 
 typedef struct {
@@ -787,6 +810,7 @@ static CU_TestInfo tests[] = {
     {"all_refused", test_all_refused},
     {"retry_from_handle_error", test_retry_from_handle_error},
     {"timeout", test_timeout},
+    {"deadline_during_lookup", test_deadline_during_lookup},
     {"alone_in_map", test_alone_in_map},
     {"failure_at_once", test_failure_at_once},
     {"slow_lookup_never_blocks", test_slow_lookup_never_blocks},
