@@ -252,20 +252,23 @@ int ac_set_deadline(ac_dispatcher *d, uint64_t ms)
 
 void ac__timed_in(ac_dispatcher *d)
 {
-    find(d->map, d)->last_in = ac__now_ns();
+    ac__timed *t = find(d->map, d);
+
+    if (t->on & READ_IDLE)
+        t->last_in = ac__now_ns();
 }
 
 void ac__timed_out(ac_dispatcher *d, ssize_t n)
 {
     ac__timed *t = find(d->map, d);
 
-    if (n < 0 && n != -EAGAIN)
-        return; /* an error ends the channel anyway */
+    if (!(t->on & WRITE_STALL) || (n < 0 && n != -EAGAIN))
+        return; /* no stall to watch; an error ends the channel anyway */
     if (n > 0 || !t->watching)
         t->last_out = ac__now_ns();
     if (n > 0)
         t->written += (uint64_t)n;
-    if ((t->on & WRITE_STALL) && !t->watching) {
+    if (!t->watching) {
         /* output is being written: from now on a stall may come (a socket
          * can fill without ever refusing a write: the channel then waits
          * for room, and the expiry sees it) */
