@@ -2,7 +2,8 @@
  * (ac_config.h), never by the system's name: sockets and accepted
  * connections born non-blocking and close-on-exec, the call wake-up's
  * descriptors, the keepalive idle time, a socket's unsent bytes,
- * strerror_r. The portable build
+ * memmem, strerror_r. (The file producer's reads where there is no Linux
+ * sendfile are in layers/producers.c.) The portable build
  * (-Dportable=true) takes every fallback here on Linux, as macOS and the
  * BSDs would. */
 #include "internal.h"
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -128,6 +130,24 @@ int ac__keepalive_idle(int fd, int idle_s)
     (void)fd;
     (void)idle_s;
     return -ENOTSUP; /* keepalive is on, at the system's idle time */
+#endif
+}
+
+const char *ac__memmem(const char *p, size_t n, const char *t, size_t tl)
+{
+#if AC_HAVE_MEMMEM
+    return memmem(p, n, t, tl);
+#else
+    /* terminators are short: each occurrence of the first byte, compared */
+    const char *end = p + n, *q = p;
+
+    while (end - q >= (ptrdiff_t)tl &&
+           (q = memchr(q, t[0], (size_t)(end - q) - tl + 1))) {
+        if (!memcmp(q, t, tl))
+            return q;
+        q++;
+    }
+    return NULL;
 #endif
 }
 

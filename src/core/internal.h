@@ -245,6 +245,9 @@ AC__HIDDEN int ac__keepalive_idle(int fd, int idle_s);
 /* Bytes the socket holds that its peer has not taken yet; -ENOTSUP where
  * the system cannot tell. */
 AC__HIDDEN long ac__unsent(int fd);
+/* memmem(3): the first `t` (tl >= 1 bytes) in p[0, n), or NULL. */
+AC__HIDDEN const char *ac__memmem(const char *p, size_t n, const char *t,
+                                  size_t tl);
 AC__HIDDEN const char *ac__strerror_r(int err, char *buf, size_t size);
 
 /* deadline.c: bytes that met the socket (n bytes the socket took, or a

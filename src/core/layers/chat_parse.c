@@ -4,7 +4,6 @@
 #include "chat.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,22 +145,7 @@ static const char *search(const char *p, size_t n, const char *t, size_t tl)
 {
     if (tl == 1)
         return memchr(p, t[0], n);
-#if AC_HAVE_MEMMEM
-    return memmem(p, n, t, tl);
-#else
-    /* terminators are short: each occurrence of the first byte, compared */
-    {
-        const char *end = p + n, *q = p;
-
-        while (end - q >= (ptrdiff_t)tl &&
-               (q = memchr(q, t[0], (size_t)(end - q) - tl + 1))) {
-            if (!memcmp(q, t, tl))
-                return q;
-            q++;
-        }
-        return NULL;
-    }
-#endif
+    return ac__memmem(p, n, t, tl);
 }
 
 /* Python's handle_read loop over buf[0, len), which starts with the bytes
