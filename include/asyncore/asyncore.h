@@ -341,7 +341,8 @@ AC_EXTERN int ac_map_run_due(ac_map *map);
 
 /** Deliver readiness `revents` (AC_* bits) for `fd`. Returns 1 if a channel
  * handled it, 0 if none was due (no channel on that fd, or one that joined
- * after the last ac_map_refresh()), or a negative errno. */
+ * after the last ac_map_refresh()) or the budget deferred it
+ * (ac_map_set_budget()), or a negative errno. */
 AC_EXTERN int ac_map_dispatch(ac_map *map, int fd, unsigned revents);
 
 /** The epoll descriptor of a map on the epoll backend: a host may watch this
@@ -792,6 +793,101 @@ AC_EXTERN void ac_timer_set_ref(ac_timer *t, bool ref);
  * referenced timer, or a queued call. ac_loop() runs while it is true;
  * host adapters keep their loop alive by it. */
 AC_EXTERN bool ac_map_alive(const ac_map *map);
+
+/* ------------------------------------------------------------------ */
+/* Keeping a host responsive: the time budget of an iteration         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Bound the time the map's handlers take in one iteration of the loop
+ * that runs it (a GUI's frame). Once the handlers of an iteration have
+ * run for `ms` milliseconds, the map dispatches nothing more in it: the
+ * readiness it is given is kept and served first in the next iteration,
+ * in the order it was cut off, so no channel starves another;
+ * ac_map_timeout() answers 0 meanwhile, so the host comes back as soon as
+ * it has done its own work. async_chat stops between two records and
+ * resumes with the rest of what it read: no byte is lost, reordered or
+ * read twice. Timers and calls (ac_map_call) are never held back.
+ *
+ * A handler is never interrupted: the budget is looked at between
+ * handlers (and between async_chat records), so one slow handler still
+ * holds the loop for as long as it runs (debug mode names it). An
+ * iteration is what runs between two ac_map_refresh() calls: every host
+ * adapter refreshes before it waits.
+ *
+ * 0 (the default of every map) turns it off: everything ready is
+ * dispatched at once, as Python does. The GLib and Qt adapters set 8 ms
+ * when they attach a map whose budget is 0 (half a 60 Hz frame, leaving
+ * the other half to the toolkit); set it after attaching to change it.
+ * -EINVAL (NULL map), -ERANGE (over 60000). */
+AC_EXTERN int ac_map_set_budget(ac_map *map, unsigned ms);
+/** The budget the GLib and Qt adapters give a map without one. */
+#define AC_BUDGET_GUI_MS 8
+/** The budget in milliseconds, 0 if none; -EINVAL for NULL. */
+AC_EXTERN int ac_map_get_budget(const ac_map *map);
+
+/* ------------------------------------------------------------------ */
+/* Debug mode                                                         */
+/* ------------------------------------------------------------------ */
+
+/** What debug mode watches (ac_map_set_debug()). */
+enum {
+    /** A handler, timer callback or call that runs longer than the
+     * threshold logs one warning: channel class, repr, which handler,
+     * how long. */
+    AC_DEBUG_SLOW = 1u << 0,
+    /** ac_map_free() lists the channels still open (class, repr, fd). */
+    AC_DEBUG_UNCLOSED = 1u << 1,
+    /** A call on the map or its channels from a thread other than the
+     * one that runs it (ac_map_call() excepted) logs a warning, once per
+     * call site. */
+    AC_DEBUG_THREADS = 1u << 2,
+    /** Keep the statistics of ac_map_get_stats(). */
+    AC_DEBUG_STATS = 1u << 3,
+    AC_DEBUG_ALL = 15 /**< all of the above */
+};
+
+/** The slow-handler threshold when none is given (asyncio's). */
+#define AC_DEBUG_SLOW_DEFAULT_MS 100
+
+/** A map's statistics (AC_DEBUG_STATS), since it was turned on or last
+ * reset. Times in nanoseconds. */
+typedef struct ac_map_stats {
+    uint64_t iterations;   /**< iterations of the loop (refreshes) */
+    uint64_t busy_ns;      /**< time the map held the loop: its handlers,
+                                timer callbacks and calls, and its own work
+                                around them */
+    /** time the loop spent elsewhere: waiting in ac_poll_once(), or under
+     * a host, the host's own wait and work; busy + wait is about elapsed */
+    uint64_t wait_ns;
+    uint64_t elapsed_ns;   /**< since the statistics began */
+    /** loop delay: how long one iteration's work held the loop, which is
+     * how long any other source of that loop waited because of the map */
+    uint64_t delay_p50_ns;
+    uint64_t delay_p99_ns; /**< see delay_p50_ns (within 1/8) */
+    uint64_t delay_max_ns; /**< see delay_p50_ns (exact) */
+    uint64_t slow;         /**< handlers over the slow threshold */
+    uint64_t budget_cuts;  /**< iterations the budget ended (always kept) */
+    uint64_t reserved[7];  /**< zero; room to grow */
+} ac_map_stats;
+
+/**
+ * Turn debug mode on for `map` with the AC_DEBUG_* `flags` (0 turns it
+ * off); `slow_ms` is the slow-handler threshold (0: 100 ms). A map is made
+ * with debug mode on when the environment has AC_DEBUG=1 (all of it) or a
+ * list of words (AC_DEBUG=slow,unclosed,threads,stats), and
+ * AC_DEBUG_SLOW_MS sets the threshold. Its cost when off: one test per
+ * handler frame. The map's thread is the one that created it until one
+ * refreshes it (runs it): that one from then on. -EINVAL, -EBUSY from a
+ * handler, -ENOMEM. */
+AC_EXTERN int ac_map_set_debug(ac_map *map, unsigned flags, unsigned slow_ms);
+/** The AC_DEBUG_* flags on. */
+AC_EXTERN unsigned ac_map_get_debug(const ac_map *map);
+/** Fill `st`; readable at any time, from the map's thread. -ENOTSUP (only
+ * budget_cuts filled) when AC_DEBUG_STATS is off, -EINVAL. */
+AC_EXTERN int ac_map_get_stats(const ac_map *map, ac_map_stats *st);
+/** Start the statistics again from now. -ENOTSUP when debug mode is off. */
+AC_EXTERN int ac_map_reset_stats(ac_map *map);
 
 /* ------------------------------------------------------------------ */
 /* Calls from other threads                                           */

@@ -32,8 +32,13 @@ static void run_batch(ac_map *map, bool final)
     if (!n)
         return;
     ac__enter(map);
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        uint64_t t0 = map->debug ? ac__debug_clock(map) : 0;
         batch[i].fn(batch[i].data);
+        if (t0)
+            ac__debug_after(map, t0, NULL, "call (ac_map_call)",
+                            (uintptr_t)batch[i].fn);
+    }
     ac__leave(map);
 }
 

@@ -227,6 +227,7 @@ int ac_connect(ac_dispatcher *d, const struct sockaddr *addr, socklen_t addrlen)
 
     if (r < 0)
         return r;
+    AC__THREAD_CHECK(d->map);
     if (!addr || addrlen == 0 || addrlen > sizeof(d->addr))
         return -EINVAL;
     /* connect(2) answers EISCONN on a listening socket, which Python then
@@ -284,6 +285,7 @@ int ac_close(ac_dispatcher *d)
 
     if (!d || !d->map)
         return -EINVAL;
+    AC__THREAD_CHECK(d->map);
     if (AC__FLAG(d, AC__F_CLOSED))
         return -EBADF;
     map = d->map;

@@ -114,24 +114,44 @@ static void expt_event(ac_dispatcher *d)
         AC__METHOD(d, handle_expt)(d);
 }
 
+static void hangup_event(ac_dispatcher *d)
+{
+    /* A refused connect must surface its errno, not a bare close. */
+    if (AC__FLAG(d, AC__F_CONNECTING) && !ac__connect_event(d))
+        return;
+    ac_handle_close(d);
+}
+
+/* One event's handlers, timed in debug mode (the map's own call wake-up
+ * is not: its calls are, one by one). True once the channel is closed. */
+static bool event(ac_dispatcher *d, void (*ev)(ac_dispatcher *),
+                  const char *name)
+{
+    ac_map *map = d->map;
+    uint64_t t0 = 0;
+
+    if (map->debug && !AC__FLAG(d, AC__F_INTERNAL))
+        t0 = ac__debug_clock(map);
+    ev(d);
+    if (t0)
+        ac__debug_after(map, t0, d, name, 0);
+    return AC__FLAG(d, AC__F_CLOSED);
+}
+
 /* Python's readwrite(), plus one thing Python lacks: once a handler closed
  * the channel, the remaining steps are skipped (D-03). */
 void ac__readwrite(ac_dispatcher *d, unsigned revents)
 {
-#define AC__GONE() AC__FLAG(d, AC__F_CLOSED)
-    if ((revents & AC_IN) && (read_event(d), AC__GONE()))
+    if ((revents & AC_IN) &&
+        event(d, read_event,
+              AC__FLAG(d, AC__F_ACCEPTING) ? "handle_accept" : "handle_read"))
         return;
-    if ((revents & AC_OUT) && (write_event(d), AC__GONE()))
+    if ((revents & AC_OUT) && event(d, write_event, "handle_write"))
         return;
-    if ((revents & AC_PRI) && (expt_event(d), AC__GONE()))
+    if ((revents & AC_PRI) && event(d, expt_event, "handle_expt"))
         return;
-    if (revents & (AC_ERR | AC_HUP | AC_NVAL)) {
-        /* A refused connect must surface its errno, not a bare close. */
-        if (AC__FLAG(d, AC__F_CONNECTING) && !ac__connect_event(d))
-            return;
-        ac_handle_close(d);
-    }
-#undef AC__GONE
+    if (revents & (AC_ERR | AC_HUP | AC_NVAL))
+        event(d, hangup_event, "handle_close");
 }
 
 /* ---- the base class ---- */

@@ -81,6 +81,8 @@ void ac__pending_drop(ac_map *map, ac_dispatcher *d)
 
     d->pending = 0;
     d->flags &= ~AC__F_REWATCH;
+    if (d->flags & (AC__F_DEFERRED | AC__F_SERVED))
+        ac__budget_drop(map, d);
     if (!AC__FLAG(d, AC__F_LISTED))
         return;
     d->flags &= ~AC__F_LISTED;
@@ -149,10 +151,8 @@ static int dispatch_pending(ac_map *map)
         if (!d || d->epoch >= map->epoch)
             continue;
         ev = pending_events(d);
-        if (ev) {
-            ac__readwrite(d, ev);
-            done++;
-        }
+        if (ev)
+            done += ac__budget_dispatch(map, d, ev);
     }
     for (i = keep = 0; i < map->npending; i++) {
         ac_dispatcher *d = map->pending[i];
@@ -331,6 +331,7 @@ int ac_set_interest(ac_dispatcher *d, unsigned events)
         return -EINVAL;
     if (AC__FLAG(d, AC__F_CLOSED))
         return -EBADF;
+    AC__THREAD_CHECK(d->map);
     if (!AC__FLAG(d, AC__F_DECLARED) && AC__FLAG(d, AC__F_IN_MAP))
         ac__pulled_unlink(d->map, d);
     d->flags |= AC__F_DECLARED;
@@ -391,6 +392,8 @@ int ac_map_refresh(ac_map *map)
         return -EINVAL;
     if (map->depth > 0)
         return -EBUSY;
+    if (map->debug)
+        ac__debug_iteration(map);
     map->epoch++;
     ac__enter(map);
     for (d = map->pulled; d; d = map->iter_next) {
@@ -419,8 +422,10 @@ int ac_map_run_due(ac_map *map)
         return -EINVAL;
     if (map->depth > 0)
         return -EBUSY;
+    AC__THREAD_CHECK(map);
     ac__enter(map);
-    n = ac__timers_run(map);
+    n = ac__budget_begin(map);
+    n += ac__timers_run(map);
     if (map->npending)
         n += dispatch_pending(map);
     ac__leave(map);
@@ -446,12 +451,11 @@ int ac__dispatch_fired(ac_map *map, size_t n)
     int done = 0;
 
     ac__enter(map);
+    done = ac__budget_begin(map);
     for (i = 0; i < n; i++) {
         ac_dispatcher *d = due(map, map->fired[i].fd);
-        if (d) {
-            ac__readwrite(d, map->fired[i].revents);
-            done++;
-        }
+        if (d)
+            done += ac__budget_dispatch(map, d, map->fired[i].revents);
     }
     ac__leave(map);
     return done;
@@ -460,16 +464,17 @@ int ac__dispatch_fired(ac_map *map, size_t n)
 int ac_map_dispatch(ac_map *map, int fd, unsigned revents)
 {
     ac_dispatcher *d;
+    int n;
 
     if (!map || fd < 0)
         return -EINVAL;
-    d = due(map, fd);
-    if (!d)
-        return 0;
+    AC__THREAD_CHECK(map);
     ac__enter(map);
-    ac__readwrite(d, revents);
+    ac__budget_begin(map); /* what the last iteration left goes first */
+    d = due(map, fd); /* after: those may have closed it */
+    n = d ? ac__budget_dispatch(map, d, revents) : 0;
     ac__leave(map);
-    return 1;
+    return n;
 }
 
 void *ac_get_host_data(const ac_dispatcher *d)

@@ -36,7 +36,10 @@ enum {
      * the events it adds (AC_IN | AC_PRI | AC_OUT, three bits each) */
     AC__F_LHOLD_SHIFT = 22,
     AC__F_LADD_SHIFT = 25,
-    AC__F_TIMED = 1u << 28    /* has deadlines: a record in map->timed */
+    AC__F_TIMED = 1u << 28,   /* has deadlines: a record in map->timed */
+    AC__F_DEFERRED = 1u << 29, /* in map->deferred: the budget cut it off */
+    AC__F_SERVED = 1u << 30,  /* served from map->deferred this iteration */
+    AC__F_HELD = 1u << 31     /* async_chat holds input the budget cut off */
 };
 #define AC__LAYER_BITS(d, shift) (((d)->flags >> (shift)) & 7u)
 
@@ -124,6 +127,19 @@ struct ac_map {
     struct ac__timed **timed; /* channels' deadlines (deadline.c) */
     size_t timed_cap, ntimed;
 
+    /* the time budget of an iteration (budget.c) */
+    uint64_t budget_ns;       /* 0: none */
+    uint64_t iter_start;      /* the iteration's first dispatch (ns) */
+    uint64_t iter_epoch;      /* the epoch that iteration began in */
+    bool cut;                 /* the budget ended this iteration */
+    uint64_t budget_cuts;
+    struct ac__deferral *deferred; /* cut off, served first next time */
+    size_t ndeferred, deferred_cap;
+    ac_dispatcher **served;   /* served from it in this iteration */
+    size_t nserved, served_cap;
+
+    struct ac__debug *debug;  /* NULL unless debug mode is on (debug.c) */
+
     char *scratch; /* shared read buffer, see ac__scratch_get */
     size_t scratch_cap;
     bool scratch_busy;
@@ -132,6 +148,8 @@ struct ac_map {
     void *log_data;
     ac_log_level log_level;
 };
+
+typedef struct ac__deferral ac__deferral;
 
 /* backends */
 AC__HIDDEN extern const ac__backend_ops ac__select_ops;
@@ -160,6 +178,43 @@ AC__HIDDEN bool ac__pending_due(const ac_map *map);
 AC__HIDDEN int ac__dispatch_fired(ac_map *map, size_t n);
 AC__HIDDEN void ac__pulled_link(ac_map *map, ac_dispatcher *d);
 AC__HIDDEN void ac__pulled_unlink(ac_map *map, ac_dispatcher *d);
+
+/* budget.c: the time budget of an iteration. begin runs at each dispatch
+ * entry point (inside its frame): the first of an iteration serves what
+ * the last one deferred. dispatch dispatches, defers or drops one
+ * channel's readiness (1 if dispatched). */
+AC__HIDDEN int ac__budget_begin(ac_map *map);
+AC__HIDDEN int ac__budget_dispatch(ac_map *map, ac_dispatcher *d,
+                                   unsigned revents);
+AC__HIDDEN bool ac__budget_spent(ac_map *map);
+AC__HIDDEN int ac__budget_defer(ac_map *map, ac_dispatcher *d,
+                                unsigned revents);
+AC__HIDDEN bool ac__budget_left(const ac_map *map);
+AC__HIDDEN void ac__budget_drop(ac_map *map, ac_dispatcher *d);
+AC__HIDDEN void ac__budget_free(ac_map *map);
+
+/* debug.c: debug mode; every entry is behind `if (map->debug)` */
+AC__HIDDEN void ac__debug_env(ac_map *map);      /* AC_DEBUG at ac_map_new */
+AC__HIDDEN void ac__debug_free(ac_map *map);     /* lists unclosed channels */
+AC__HIDDEN void ac__debug_frame(ac_map *map, bool begin);
+AC__HIDDEN void ac__debug_iteration(ac_map *map); /* at each refresh */
+AC__HIDDEN void ac__debug_waited(ac_map *map, uint64_t ns);
+/* Slow handlers: the clock before a handler (0 unless they are watched),
+ * and the report after it if it ran too long: a channel's handler `what`,
+ * or (d NULL) a timer callback or call `what` at address `fn`. */
+AC__HIDDEN uint64_t ac__debug_clock(const ac_map *map);
+AC__HIDDEN void ac__debug_after(ac_map *map, uint64_t t0,
+                                const ac_dispatcher *d, const char *what,
+                                uintptr_t fn);
+AC__HIDDEN void ac__debug_thread(ac_map *map, const char *func,
+                                 const void *site);
+/* A call on the map from another thread than its own: reported once per
+ * call site in debug mode. */
+#define AC__THREAD_CHECK(map)                                                \
+    do {                                                                     \
+        if ((map) && (map)->debug)                                           \
+            ac__debug_thread((map), __func__, __builtin_return_address(0));  \
+    } while (0)
 
 /* timer.c: the map's deadlines */
 AC__HIDDEN uint64_t ac__now_ms(void);

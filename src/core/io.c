@@ -108,6 +108,7 @@ ssize_t ac_send(ac_dispatcher *d, const void *buf, size_t len)
 
     if (r < 0)
         return r;
+    AC__THREAD_CHECK(d->map);
     if (!buf && len)
         return -EINVAL;
     if (AC__FLAG(d, AC__F_WRSHUT))
@@ -128,6 +129,7 @@ ssize_t ac_recv(ac_dispatcher *d, void *buf, size_t len)
 
     if (r < 0)
         return r;
+    AC__THREAD_CHECK(d->map);
     if (!buf || len == 0)
         return -EINVAL;
     n = d->io->recv(d, buf, len);

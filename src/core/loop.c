@@ -8,10 +8,14 @@
 static int wait_ready(ac_map *map, int timeout_ms)
 {
     int64_t deadline = timeout_ms > 0 ? (int64_t)ac__now_ms() + timeout_ms : 0;
+    uint64_t t0;
     int n;
 
     for (;;) {
+        t0 = map->debug ? ac__now_ns() : 0;
         n = map->ops->wait(map, timeout_ms);
+        if (t0)
+            ac__debug_waited(map, ac__now_ns() - t0);
         if (n != -EINTR)
             return n;
         if (map->stop)
@@ -49,6 +53,7 @@ int ac_poll_once(ac_map *map, int timeout_ms)
         return -ENOMEM;
     if (map->depth > 0 || map->has_hooks)
         return -EBUSY;
+    AC__THREAD_CHECK(map);
     if (!ac_map_alive(map))
         return 0; /* C-01: nothing to wait for, do not sleep */
     n = ac_map_refresh(map);

@@ -96,6 +96,7 @@ ac_map *ac_map_new(ac_backend backend)
         errno = err ? err : ENOMEM;
         return NULL;
     }
+    ac__debug_env(map);
     return map;
 }
 
@@ -113,10 +114,13 @@ int ac_map_free(ac_map *map)
     if (map->depth > 0)
         return -EBUSY;
     ac__calls_close(map); /* queued calls run now, later ones are refused */
+    if (map->debug)
+        ac__debug_free(map); /* lists what is still open */
     ac_close_all(map, true);
     ac__timers_stop_all(map);
     ac__lookups_free(map);
     ac__timed_free(map);
+    ac__budget_free(map);
     ac_map_set_hooks(map, NULL);
     map->ops->destroy(map);
     free(map->fired);
@@ -180,7 +184,8 @@ int ac__fired_reserve(ac_map *map, size_t n)
 
 void ac__enter(ac_map *map)
 {
-    map->depth++;
+    if (map->depth++ == 0 && map->debug)
+        ac__debug_frame(map, true);
 }
 
 void ac__leave(ac_map *map)
@@ -213,6 +218,8 @@ void ac__leave(ac_map *map)
         }
         map->depth--;
     }
+    if (map->debug)
+        ac__debug_frame(map, false);
 }
 
 int ac_defer(ac_map *map, ac_deferred *w, void (*fn)(ac_deferred *w))

@@ -166,10 +166,15 @@ int ac__timers_run(ac_map *map)
         ac_timer *t = map->timers[0];
         heap_remove(map, t);
         fired++;
-        if (t->flags & AC__T_INTERNAL)
+        if (t->flags & AC__T_INTERNAL) {
             t->cb(t);
-        else
+        } else {
+            uint64_t t0 = map->debug ? ac__debug_clock(map) : 0;
+            uintptr_t cb = (uintptr_t)t->cb;
             fire(t); /* may free t */
+            if (t0)
+                ac__debug_after(map, t0, NULL, "timer callback", cb);
+        }
     }
     return fired;
 }
@@ -186,7 +191,7 @@ int ac_map_timeout(const ac_map *map)
 
     if (!map)
         return -1;
-    if (ac__pending_due(map))
+    if (ac__pending_due(map) || (map->depth == 0 && ac__budget_left(map)))
         return 0;
     if (!map->ntimers)
         return -1;
@@ -235,6 +240,7 @@ int ac_timer_start(ac_timer *t, uint64_t timeout_ms, uint64_t repeat_ms)
     if (timeout_ms > UINT64_MAX / NS_PER_MS / 2 ||
         repeat_ms > UINT64_MAX / NS_PER_MS / 2)
         return -EINVAL;
+    AC__THREAD_CHECK(t->map);
     ac__timer_stop(t->map, t);
     t->due = ac__now_ns() + timeout_ms * NS_PER_MS;
     t->repeat = repeat_ms * NS_PER_MS;
@@ -245,6 +251,7 @@ int ac_timer_stop(ac_timer *t)
 {
     if (!t || !t->map)
         return -EINVAL;
+    AC__THREAD_CHECK(t->map);
     ac__timer_stop(t->map, t);
     return 0;
 }

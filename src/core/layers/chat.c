@@ -237,6 +237,7 @@ int ac_chat_push(ac_chat *c, const void *data, size_t len)
     if (len == 0)
         return 0;
     map = c->base.map;
+    AC__THREAD_CHECK(map);
     ac__enter(map);
     /* A large push with nothing queued goes straight from the caller's
      * memory; only what the socket did not take is copied. */
@@ -323,16 +324,20 @@ static void chat_handle_read(ac_dispatcher *d)
     ac_map *map = d->map;
     char *buf;
     ssize_t n;
+    bool held;
 
     if (c->feeding)
         return; /* a handler of ours is running: not now */
-    buf = ac__chat_with_kept(c, c->in_size);
+    /* records the budget cut off go first, and alone: what waits in the
+     * socket stays there until they are done */
+    held = AC__FLAG(d, AC__F_HELD);
+    buf = ac__chat_with_kept(c, held ? 0 : c->in_size);
     if (!buf) {
         ac_handle_error(d, ENOMEM, "recv");
         return;
     }
-    n = ac_recv(d, buf + c->kept_len, c->in_size);
-    if (n > 0) {
+    n = held ? 0 : ac_recv(d, buf + c->kept_len, c->in_size);
+    if (n > 0 || (held && c->kept_len)) {
         size_t total = c->kept_len + (size_t)n;
         c->kept_len = 0;
         ac__chat_process(c, buf, total);

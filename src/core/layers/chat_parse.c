@@ -148,6 +148,24 @@ static const char *search(const char *p, size_t n, const char *t, size_t tl)
     return ac__memmem(p, n, t, tl);
 }
 
+/* Between two records: once the iteration's budget is spent, keep the
+ * rest of the input for the channel's next turn (the map serves it first
+ * in its next iteration, before the socket is read again). False if the
+ * budget is not spent or the rest cannot be kept: then go on now. */
+static bool hold(ac_chat *c, const char *buf, size_t len)
+{
+    ac_map *map = c->base.map;
+
+    if (!ac__budget_spent(map) || keep(c, buf, len) < 0)
+        return false;
+    if (ac__budget_defer(map, &c->base, AC_IN) < 0) {
+        c->kept_len = 0;
+        return false;
+    }
+    c->base.flags |= AC__F_HELD;
+    return true;
+}
+
 /* Python's handle_read loop over buf[0, len), which starts with the bytes
  * kept from the previous read. Each byte is looked at a bounded number of
  * times: unterminated data is handed on at once and only a possible
@@ -156,9 +174,14 @@ static const char *search(const char *p, size_t n, const char *t, size_t tl)
 void ac__chat_process(ac_chat *c, const char *buf, size_t len)
 {
     unsigned gen = c->gen;
+    bool ended = false; /* a record ended: the budget may stop us here */
 
     c->feeding = true;
+    c->base.flags &= ~AC__F_HELD;
     while (len > 0 && !ac__chat_gone(c) && gen == c->gen) {
+        if (ended && hold(c, buf, len))
+            break;
+        ended = false;
         if (c->term_kind == AC_TERM_NONE ||
             (c->term_kind == AC_TERM_COUNT && c->count == 0)) {
             collect(c, buf, len);
@@ -174,8 +197,10 @@ void ac__chat_process(ac_chat *c, const char *buf, size_t len)
                 buf += n;
                 len -= n;
                 c->count = 0;
-                if (!ac__chat_gone(c) && gen == c->gen)
+                if (!ac__chat_gone(c) && gen == c->gen) {
                     found(c);
+                    ended = true;
+                }
             }
         } else {
             size_t tl = c->term_len;
@@ -187,8 +212,10 @@ void ac__chat_process(ac_chat *c, const char *buf, size_t len)
                     collect(c, buf, idx);
                 buf += idx + tl;
                 len -= idx + tl;
-                if (!ac__chat_gone(c) && gen == c->gen)
+                if (!ac__chat_gone(c) && gen == c->gen) {
                     found(c);
+                    ended = true;
+                }
             } else {
                 size_t k = ac_find_prefix_at_end(buf, len, c->term, tl);
                 if (k != len)

@@ -237,6 +237,8 @@ GSource *ac_glib_source_new(ac_map *map, ac_glib_mode mode)
             return NULL;
         }
     }
+    if (ac_map_get_budget(map) == 0) /* a GUI's frame: ac_map_set_budget */
+        ac_map_set_budget(map, AC_BUDGET_GUI_MS);
     if (mode == AC_GLIB_BACKEND_FD)
         s->backend_tag = g_source_add_unix_fd(&s->source, efd, G_IO_IN);
     g_source_set_callback(&s->source, NULL, s, on_destroyed);

@@ -380,6 +380,8 @@ ac_qt *ac_qt_attach(ac_map *map, ac_qt_mode mode)
         errno = -r;
         return nullptr;
     }
+    if (ac_map_get_budget(map) == 0)  // a GUI's frame: ac_map_set_budget
+        ac_map_set_budget(map, AC_BUDGET_GUI_MS);
     enroll(q);
     return q;
 }
