@@ -170,6 +170,11 @@ bool t_log_contains(const char *needle)
     return strstr(log_buf, needle) != NULL;
 }
 
+const char *t_log_text(void)
+{
+    return log_buf;
+}
+
 int t_log_count(void)
 {
     return log_n;

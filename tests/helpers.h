@@ -73,6 +73,7 @@ unsigned t_host_events(int fd);       /* last events given to watch */
 bool t_log_contains(const char *needle);
 int t_log_count(void);
 void t_log_clear(void);
+const char *t_log_text(void);
 
 /* Sockets. */
 int t_listener(int family, struct sockaddr_storage *addr, socklen_t *len);

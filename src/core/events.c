@@ -138,13 +138,17 @@ static bool event(ac_dispatcher *d, void (*ev)(ac_dispatcher *),
     return AC__FLAG(d, AC__F_CLOSED);
 }
 
-/* Python's readwrite(), plus one thing Python lacks: once a handler closed
- * the channel, the remaining steps are skipped (D-03). */
+/* Python's readwrite(), plus two things Python lacks: once a handler
+ * closed the channel, the remaining steps are skipped (D-03); once the
+ * budget cut its input off (async_chat keeps records for its next turn),
+ * so are they: a hang-up now would close it with those records unread
+ * (it is reported again, after them). */
 void ac__readwrite(ac_dispatcher *d, unsigned revents)
 {
     if ((revents & AC_IN) &&
-        event(d, read_event,
-              AC__FLAG(d, AC__F_ACCEPTING) ? "handle_accept" : "handle_read"))
+        (event(d, read_event,
+               AC__FLAG(d, AC__F_ACCEPTING) ? "handle_accept" : "handle_read") ||
+         AC__FLAG(d, AC__F_HELD)))
         return;
     if ((revents & AC_OUT) && event(d, write_event, "handle_write"))
         return;
