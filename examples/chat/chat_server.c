@@ -221,14 +221,16 @@ static void usage(void)
 {
     printf("usage: %s [--host H] [--port P] [--idle-timeout S]\n"
            "       %*s [--send-timeout S] [--tls-cert FILE --tls-key FILE]\n"
+           "       %*s [--stats]\n"
            "Line chat: the first line is the nickname, later lines go to\n"
            "every other client as 'NICK: LINE'. --port 0 picks a free port;\n"
            "the first line on stdout is 'listening on HOST:PORT'. A client\n"
            "silent for --idle-timeout S seconds is told so and closed; one\n"
            "that takes nothing of what waits for it for --send-timeout S\n"
            "seconds (default 60) is dropped. --tls-cert and\n"
-           "--tls-key: TLS with that certificate chain and key (PEM).\n",
-           ex_prog, (int)strlen(ex_prog), "");
+           "--tls-key: TLS with that certificate chain and key (PEM).\n"
+           "--stats prints the loop's statistics on stderr at exit.\n",
+           ex_prog, (int)strlen(ex_prog), "", (int)strlen(ex_prog), "");
 }
 
 int main(int argc, char **argv)
@@ -260,10 +262,12 @@ int main(int argc, char **argv)
     map = ac_map_new(AC_BACKEND_DEFAULT);
     if (!map)
         ex_fail("cannot create the map: %s", strerror(errno));
+    ex_stats_start(map);
     ex_listen(&server, &server_class, map, host, port);
     ex_stop_on_signals(map);
     ex_print_listening("listening", &server);
     r = ac_loop(map, NULL);
+    ex_stats_print(map, 0);
     ac_map_free(map);
     ex_tls_done(&tls);
     if (r < 0)

@@ -79,7 +79,39 @@ bool ex_server_option(int argc, char **argv, int *i, const char **host,
         *port = ex_int("--port", ex_value(argc, argv, i), 0, 65535);
         return true;
     }
+    if (!strcmp(argv[*i], "--stats")) {
+        ex_stats = true;
+        return true;
+    }
     return false;
+}
+
+bool ex_stats;
+
+void ex_stats_start(ac_map *map)
+{
+    int r;
+
+    if (ex_stats && (r = ac_map_set_debug(map, ac_map_get_debug(map) |
+                                                   AC_DEBUG_STATS, 0)) < 0)
+        ex_fail("--stats: %s", ac_strerror(r));
+}
+
+void ex_stats_print(ac_map *map, long i)
+{
+    ac_map_stats st;
+
+    if (!ex_stats || ac_map_get_stats(map, &st) < 0)
+        return;
+    fprintf(stderr,
+            "%s: stats (map %ld): %llu iterations in %.3f s: busy %.3f s, "
+            "waiting %.3f s; loop delay p50 %.3f ms, p99 %.3f ms, max "
+            "%.3f ms; %llu slow handlers, %llu budget cuts\n",
+            ex_prog, i, (unsigned long long)st.iterations,
+            st.elapsed_ns / 1e9, st.busy_ns / 1e9, st.wait_ns / 1e9,
+            st.delay_p50_ns / 1e6, st.delay_p99_ns / 1e6,
+            st.delay_max_ns / 1e6, (unsigned long long)st.slow,
+            (unsigned long long)st.budget_cuts);
 }
 
 static void on_signal(int sig)

@@ -24,10 +24,16 @@ double ex_seconds(const char *opt, const char *val);
 /* The value after option argv[*i], advancing *i, or ex_usage_error. */
 const char *ex_value(int argc, char **argv, int *i);
 /* The options every server shares: --help (prints `usage`, exits 0),
- * --host H, --port P. True if argv[*i] was one of them (*i advanced past
- * its value). */
+ * --host H, --port P, --stats. True if argv[*i] was one of them (*i
+ * advanced past its value). */
 bool ex_server_option(int argc, char **argv, int *i, const char **host,
                       long *port, void (*usage)(void));
+/* --stats was given: the servers keep their maps' statistics and print
+ * them at exit (ex_stats_start, ex_stats_print). */
+extern bool ex_stats;
+void ex_stats_start(ac_map *map);
+/* One line on stderr for map number `i`. */
+void ex_stats_print(ac_map *map, long i);
 /* SIGINT/SIGTERM stop ac_loop(map) cleanly; SIGPIPE stays default. */
 void ex_stop_on_signals(ac_map *map);
 /* True once SIGINT/SIGTERM arrived: the examples then exit 0 (DESIGN). */

@@ -50,6 +50,7 @@ int ex_serve(const ex_server *s)
         w[i].map = maps[i] = ac_map_new(s->backend);
         if (!w[i].map)
             ex_fail("cannot create the map: %s", strerror(errno));
+        ex_stats_start(w[i].map);
         /* the first listener picks the port (maybe 0), the others join it */
         s->listen(&w[i].server, w[i].map, s->host, port, n > 1);
         if (i == 0)
@@ -71,6 +72,7 @@ int ex_serve(const ex_server *s)
                     ac_strerror(w[i].result));
             failed = 1;
         }
+        ex_stats_print(w[i].map, i);
         ac_map_free(w[i].map);
     }
     free(w);

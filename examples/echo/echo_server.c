@@ -22,11 +22,12 @@ static void usage(void)
 {
     printf("usage: %s [--host H] [--port P] [--loop " EX_LOOPS "]\n"
            "       %*s [--backend select|poll|epoll] [--threads N]\n"
-           "       %*s [--tls-cert FILE --tls-key FILE]\n"
+           "       %*s [--tls-cert FILE --tls-key FILE] [--stats]\n"
            "Echo every byte back. --port 0 picks a free port; the first line\n"
            "on stdout is 'listening on HOST:PORT'. --threads N runs N maps\n"
            "in N threads on that one port. --tls-cert/--tls-key: TLS, with\n"
-           "that certificate chain and key (PEM).\n",
+           "that certificate chain and key (PEM). --stats prints each loop's\n"
+           "statistics on stderr at exit.\n",
            ex_prog, (int)strlen(ex_prog), "", (int)strlen(ex_prog), "");
 }
 

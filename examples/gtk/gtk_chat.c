@@ -3,7 +3,7 @@
  *
  *   gtk_chat --port P [--host H] --nick N [--mode source|idle]
  *            [--send TEXT] [--quit-after SECONDS] [--screenshot FILE.png]
- *            [--tls] [--ca FILE]
+ *            [--tls] [--ca FILE] [--budget MS]
  *
  * --mode source (default) runs the map through the GSource adapter: GLib
  * sleeps until the socket is ready. --mode idle is the seed documents' way:
@@ -12,7 +12,9 @@
  * --send sends one line once connected; --quit-after quits by itself;
  * --screenshot saves the window as PNG just before quitting. --tls talks
  * TLS to chat_server --tls-cert, verifying it against --ca FILE (or the
- * system's CAs) for --host. */
+ * system's CAs) for --host. --budget bounds the library's work per main-loop
+ * iteration (ac_map_set_budget; default 8 ms, 0 turns it off), so a burst
+ * of lines never holds the window past a frame. */
 #include <asyncore/asynchat.h>
 #include <asyncore/glib.h>
 #include <errno.h>
@@ -32,6 +34,7 @@
 static struct {
     const char *host, *nick, *send, *mode, *screenshot;
     long port;
+    long budget; /* ms; -1: the adapter's */
     double quit_after;
 
     GMainLoop *loop;
@@ -54,7 +57,7 @@ static void usage(FILE *f)
                "[--mode source|idle]\n"
                "                [--send TEXT] [--quit-after SECONDS] "
                "[--screenshot FILE.png]\n"
-               "                [--tls] [--ca FILE]\n"
+               "                [--tls] [--ca FILE] [--budget MS]\n"
                "A GTK 4 window for chat_server; received lines are also "
                "printed to stdout.\n");
 }
@@ -333,6 +336,9 @@ static void start(void)
     } else {
         ac_glib_add_idle(app.map, NULL);
     }
+    /* the work of one iteration stops at the budget: the window paints */
+    ac_map_set_budget(app.map, app.budget >= 0 ? (unsigned)app.budget
+                                               : AC_BUDGET_GUI_MS);
     connect_chat();
     if (app.quit_after > 0)
         g_timeout_add((guint)(app.quit_after * 1000), quit_now, NULL);
@@ -353,6 +359,7 @@ int main(int argc, char **argv)
     app.host = "127.0.0.1";
     app.mode = "source";
     app.port = -1;
+    app.budget = -1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -385,6 +392,10 @@ int main(int argc, char **argv)
             if (*end || app.quit_after <= 0)
                 bad_usage("--quit-after: expected seconds > 0, got '%s'",
                           argv[i]);
+        } else if (!strcmp(a, "--budget")) {
+            app.budget = strtol(argv[++i], &end, 10);
+            if (*end || app.budget < 0 || app.budget > 60000)
+                bad_usage("--budget: expected 0..60000 ms, got '%s'", argv[i]);
         } else if (!strcmp(a, "--screenshot")) {
             app.screenshot = argv[++i];
         } else if (!strcmp(a, "--ca")) {

@@ -31,6 +31,7 @@ static void usage(void)
            "       %*s [--backend select|poll|epoll]\n"
            "       %*s [--tls-cert FILE --tls-key FILE] [--idle-timeout S]\n"
            "       %*s [--header-timeout S] [--send-timeout S] [--quiet]\n"
+           "       %*s [--stats]\n"
            "Serve the files under DIR over HTTP/1.1 (GET, HEAD; keep-alive,\n"
            "pipelining, If-Modified-Since, one byte range; a directory serves\n"
            "its index.html, never a listing). Nothing outside DIR is read.\n"
@@ -43,11 +44,13 @@ static void usage(void)
            "was answered yet) and the connection closes.\n"
            "--send-timeout S: a response the client takes no byte of for S\n"
            "seconds (default 60) is abandoned and the connection closed.\n"
+           "--stats prints each loop's statistics on stderr at exit.\n"
            "Limits: request line %d bytes (414 beyond), header section %d\n"
            "bytes or %d fields (431), a request body (read and dropped) %d\n"
            "bytes (413); other methods get 405.\n",
            ex_prog, (int)strlen(ex_prog), "", (int)strlen(ex_prog), "",
-           (int)strlen(ex_prog), "", (int)strlen(ex_prog), "", HTTP_MAX_LINE, HTTP_MAX_HEADERS,
+           (int)strlen(ex_prog), "", (int)strlen(ex_prog), "",
+           (int)strlen(ex_prog), "", HTTP_MAX_LINE, HTTP_MAX_HEADERS,
            HTTP_MAX_FIELDS, HTTP_MAX_BODY);
 }
 

@@ -3,7 +3,7 @@
 //
 //   qt_chat --port P [--host H] --nick N [--mode notifier|idle]
 //           [--send TEXT] [--quit-after SECONDS] [--screenshot FILE.png]
-//           [--tls] [--ca FILE]
+//           [--tls] [--ca FILE] [--budget MS]
 //
 // --mode notifier (default) attaches the map with the Qt adapter: Qt sleeps
 // until the socket is ready. --mode idle is the seed documents' way:
@@ -12,7 +12,9 @@
 // --send sends one line once connected; --quit-after quits by itself;
 // --screenshot saves the window as PNG just before quitting. --tls talks
 // TLS to chat_server --tls-cert, verifying it against --ca FILE (or the
-// system's CAs) for --host.
+// system's CAs) for --host. --budget bounds the library's work per event
+// loop iteration (ac_map_set_budget; default 8 ms, 0 turns it off), so a
+// burst of lines never holds the window past a frame.
 #include <asyncore/asynchat.h>
 #include <asyncore/qt.h>
 
@@ -49,6 +51,7 @@ static struct {
     const char *host = "127.0.0.1", *nick = nullptr, *send = nullptr,
                *mode = "notifier", *screenshot = nullptr;
     long port = -1;
+    long budget = -1; // ms; -1: the adapter's
     double quit_after = 0;
 
     QWidget *window = nullptr;
@@ -74,7 +77,7 @@ static void usage(FILE *f)
                  "[--mode notifier|idle]\n"
                  "               [--send TEXT] [--quit-after SECONDS] "
                  "[--screenshot FILE.png]\n"
-                 "               [--tls] [--ca FILE]\n"
+                 "               [--tls] [--ca FILE] [--budget MS]\n"
                  "A Qt window for chat_server; received lines are also "
                  "printed to stdout.\n");
 }
@@ -321,6 +324,10 @@ static void parse(int argc, char **argv)
             if (*end || app.quit_after <= 0)
                 bad_usage("--quit-after: expected seconds > 0, got '%s'",
                           argv[i]);
+        } else if (!std::strcmp(a, "--budget")) {
+            app.budget = std::strtol(argv[++i], &end, 10);
+            if (*end || app.budget < 0 || app.budget > 60000)
+                bad_usage("--budget: expected 0..60000 ms, got '%s'", argv[i]);
         } else if (!std::strcmp(a, "--screenshot")) {
             app.screenshot = argv[++i];
         } else if (!strcmp(a, "--ca")) {
@@ -360,6 +367,9 @@ int main(int argc, char **argv)
                          [] { ac_poll_once(app.map, 0); });
         idle.start(0);
     }
+    // the work of one iteration stops at the budget: the window paints
+    ac_map_set_budget(app.map, app.budget >= 0 ? (unsigned)app.budget
+                                               : AC_BUDGET_GUI_MS);
     connect_chat();
     if (app.quit_after > 0)
         QTimer::singleShot((int)(app.quit_after * 1000), quit_now);

@@ -29,6 +29,7 @@ struct ac__debug {
     uint64_t iterations;
     uint64_t busy_ns, frame_start, iter_busy;
     uint64_t wait_ns;       /* measured by ac_poll_once */
+    bool hosted;            /* a host ran it: its waits are the host's */
     uint64_t slow;
     uint64_t delay_max, delay_n;
     uint32_t delay[BUCKETS];
@@ -227,6 +228,7 @@ void ac__debug_iteration(ac_map *map)
     }
     if (!(g->flags & AC_DEBUG_STATS))
         return;
+    g->hosted |= map->hosted;
     if (g->iterations++) {
         g->delay[bucket(g->iter_busy)]++;
         g->delay_n++;
@@ -276,7 +278,7 @@ int ac_map_get_stats(const ac_map *map, ac_map_stats *st)
     if (g->frame_start) /* asked from a handler: the frame so far */
         st->busy_ns += ac__now_ns() - g->frame_start;
     /* a host's wait is its own: what the map did not use was the host's */
-    st->wait_ns = map->hosted || !g->wait_ns
+    st->wait_ns = g->hosted || map->hosted || !g->wait_ns
                       ? (st->elapsed_ns > st->busy_ns ? st->elapsed_ns - st->busy_ns : 0)
                       : g->wait_ns;
     st->slow = g->slow;
@@ -299,6 +301,7 @@ int ac_map_reset_stats(ac_map *map)
     g->since = ac__now_ns();
     g->iterations = g->busy_ns = g->iter_busy = g->wait_ns = g->slow = 0;
     g->delay_max = g->delay_n = 0;
+    g->hosted = false;
     if (g->frame_start)
         g->frame_start = g->since;
     memset(g->delay, 0, sizeof(g->delay));
