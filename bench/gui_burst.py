@@ -72,7 +72,8 @@ def one(build, name, budget, n, size):
     out = tempfile.mktemp(prefix="acburst")
     cmd, extra = window_cmd(build, name, port, budget)
     env = dict(os.environ, LD_PRELOAD=probe, AC_PROBE_OUT=out,
-               AC_PROBE_PROG=name + "_chat", **extra)
+               AC_PROBE_PROG=name + "_chat", GTK_CHAT_STATS="1",
+               QT_CHAT_STATS="1", **extra)
     w = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=env, start_new_session=True)
     got = []
@@ -104,7 +105,9 @@ def one(build, name, budget, n, size):
         bob.sendall(("\n".join(text) + "\n").encode())
         done.wait(120)
         secs = time.time() - t0
+        time.sleep(2)  # the view takes the last lines a slice a frame
         os.kill(wpid, signal.SIGTERM)
+        err = w.stderr.read().decode()
         w.wait(30)
         t.join(10)
         bob.close()
@@ -114,8 +117,13 @@ def one(build, name, budget, n, size):
         with open(out) as f:
             first, max_gap, runs, p99 = (float(x) for x in f.read().split())
         os.unlink(out)
+        m = re.search(r"library loop delay p99 ([\d.]+) ms, max ([\d.]+) ms, "
+                      r"(\d+) budget cuts", err)
+        lib = [float(x) for x in m.groups()] if m else [-1, -1, -1]
         return {"max_ms": max_gap, "p99_ms": p99, "runs": runs,
-                "secs": secs, "lines": len(got), "in_order": ok}
+                "secs": secs, "lines": len(got), "in_order": ok,
+                "lib_p99_ms": lib[0], "lib_max_ms": lib[1],
+                "cuts": int(lib[2])}
     finally:
         for p in (w, chat):
             if p.poll() is None:
@@ -135,14 +143,15 @@ def run_gui_burst(build, rounds=3):
             continue
         for label, (n, size) in BURSTS.items():
             for _ in range(rounds):
-                for budget in (8, 0):
+                for budget in (8, 2, 0):
                     r = one(build, name, budget, n, size)
                     res.setdefault(name, {}).setdefault(label, {}) \
                        .setdefault(str(budget), []).append(r)
                     print("%s_chat %s budget %d ms: max gap %.1f ms, p99 "
-                          "%.1f ms, %.1f s, %d lines%s" %
+                          "%.1f ms (library: max %.1f ms, %d cuts), %.1f s, "
+                          "%d lines%s" %
                           (name, label, budget, r["max_ms"], r["p99_ms"],
-                           r["secs"], r["lines"],
+                           r["lib_max_ms"], r["cuts"], r["secs"], r["lines"],
                            "" if r["in_order"] else " NOT IN ORDER"),
                           file=sys.stderr)
     return res
@@ -162,16 +171,19 @@ def gui_burst_report(res):
          "through `chat_server`; median of the rounds, run in turns. "
          "Budget 8 ms is the adapters' default; 0 is the library without "
          "one (every record of a read at once, as before).", "",
-         "| window | burst | budget | longest gap | p99 gap | time | "
-         "lines in order |", "|---|---|---|---|---|---|---|"]
+         "| window | burst | budget | longest gap | p99 gap | the library's "
+         "longest iteration | budget cuts | time to the last line | "
+         "lines in order |", "|---|---|---|---|---|---|---|---|---|"]
     for name, bursts in res.items():
         for label, by in bursts.items():
             for budget, runs in by.items():
                 L.append("| %s_chat | %s | %s ms | %.1f ms | %.1f ms | "
-                         "%.2f s | %s |" % (
+                         "%.1f ms | %d | %.2f s | %s |" % (
                              name, label, budget,
                              median([r["max_ms"] for r in runs]),
                              median([r["p99_ms"] for r in runs]),
+                             median([r["lib_max_ms"] for r in runs]),
+                             median([r["cuts"] for r in runs]),
                              median([r["secs"] for r in runs]),
                              "yes" if all(r["in_order"] for r in runs)
                              else "NO"))
@@ -179,17 +191,14 @@ def gui_burst_report(res):
 
 
 def gui_burst_targets(res, line):
-    out = []
     for name, bursts in (res or {}).items():
         runs = bursts.get("4 MB of 30-byte lines", {}).get("8", [])
         if runs:
             mx = median([r["max_ms"] for r in runs])
             p99 = median([r["p99_ms"] for r in runs])
-            out.append(line(mx <= 20 and p99 <= 17,
-                            "%s_chat, 4 MB of 30-byte lines: longest stall "
-                            "<= 20 ms, p99 <= 17 ms: %.1f ms, %.1f ms"
-                            % (name, mx, p99)))
-    return out
+            line(mx <= 20 and p99 <= 17,
+                 "`%s_chat`, 4 MB of 30-byte lines: longest main-loop stall "
+                 "≤ 20 ms, p99 ≤ 17 ms: %.1f ms, %.1f ms" % (name, mx, p99))
 
 
 def main():

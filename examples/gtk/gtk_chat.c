@@ -42,6 +42,7 @@ static struct {
     GtkWidget *window, *view, *entry, *button, *status;
     GtkTextBuffer *buffer;
     GString *pending;   /* received text not yet in the view */
+    size_t pending_off; /* how much of it the view already took */
     guint flush_id;
 
     ac_map *map;
@@ -78,41 +79,92 @@ static void set_status(const char *text)
         gtk_label_set_text(GTK_LABEL(app.status), text);
 }
 
+/* The view takes received text in slices of whole lines, at most
+ * FLUSH_FRAME bytes and FLUSH_SLICE_US per frame: the layout of a burst is
+ * spread over frames instead of stopping one (a 4 MB burst inserted at
+ * once held GTK for about 60 ms; GTK lays the text out after the insert,
+ * so the bytes are bounded, not only the insert's time). Text that would
+ * scroll out of the view's VIEW_MAX_CHARS before a frame shows it is
+ * printed but never laid out. */
+#define FLUSH_SLICE_US 4000
+#define FLUSH_CHUNK 8192
+#define FLUSH_FRAME 32768
+#define FLUSH_EVERY_MS 16
+
+/* The end of the last whole line within p[0, n), or n if there is none. */
+static size_t line_cut(const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = n; i > 0; i--)
+        if (p[i - 1] == '\n')
+            return i;
+    return n;
+}
+
+/* data non-NULL: everything now (a screenshot). */
 static gboolean flush_pending(gpointer data)
 {
     GtkTextIter end, start;
+    gint64 t0 = g_get_monotonic_time();
+    size_t taken = 0;
     int chars;
 
-    (void)data;
-    app.flush_id = 0;
-    if (!app.buffer || app.pending->len == 0)
+    if (!app.buffer || app.pending_off == app.pending->len) {
+        app.flush_id = 0;
         return G_SOURCE_REMOVE;
-    gtk_text_buffer_get_end_iter(app.buffer, &end);
-    gtk_text_buffer_insert(app.buffer, &end, app.pending->str,
-                           (int)app.pending->len);
-    g_string_truncate(app.pending, 0);
+    }
+    if (app.pending->len - app.pending_off > VIEW_MAX_CHARS) {
+        const char *tail = app.pending->str + app.pending->len - VIEW_MAX_CHARS;
+        const char *nl = memchr(tail, '\n', VIEW_MAX_CHARS);
+        app.pending_off = (size_t)((nl ? nl + 1 : tail) - app.pending->str);
+    }
+    while (app.pending_off < app.pending->len &&
+           (data || taken < FLUSH_FRAME)) {
+        const char *p = app.pending->str + app.pending_off;
+        size_t n = app.pending->len - app.pending_off;
+
+        if (!data && n > FLUSH_CHUNK)
+            n = line_cut(p, FLUSH_CHUNK);
+        gtk_text_buffer_get_end_iter(app.buffer, &end);
+        gtk_text_buffer_insert(app.buffer, &end, p, (int)n);
+        app.pending_off += n;
+        taken += n;
+        if (!data && g_get_monotonic_time() - t0 >= FLUSH_SLICE_US)
+            break;
+    }
+    if (app.pending_off == app.pending->len) {
+        g_string_truncate(app.pending, 0);
+        app.pending_off = 0;
+    } else if (app.pending_off > app.pending->len / 2) {
+        g_string_erase(app.pending, 0, (gssize)app.pending_off);
+        app.pending_off = 0;
+    }
     chars = gtk_text_buffer_get_char_count(app.buffer);
-    if (chars > VIEW_MAX_CHARS) {
+    if (chars > VIEW_MAX_CHARS) { /* a little at a time: deleting costs too */
         gtk_text_buffer_get_start_iter(app.buffer, &start);
-        gtk_text_buffer_get_iter_at_offset(app.buffer, &end,
-                                           chars - VIEW_MAX_CHARS / 2);
+        gtk_text_buffer_get_iter_at_offset(
+            app.buffer, &end, chars - VIEW_MAX_CHARS + VIEW_MAX_CHARS / 16);
         gtk_text_buffer_delete(app.buffer, &start, &end);
     }
     gtk_text_buffer_get_end_iter(app.buffer, &end);
     gtk_text_buffer_place_cursor(app.buffer, &end);
     gtk_text_view_scroll_mark_onscreen(
         GTK_TEXT_VIEW(app.view), gtk_text_buffer_get_insert(app.buffer));
+    if (app.pending->len)
+        return G_SOURCE_CONTINUE;
+    app.flush_id = 0;
     return G_SOURCE_REMOVE;
 }
 
-/* Lines are batched into the view at most 20 times a second, so a burst of
+/* Lines are batched into the view at most once a frame, so a burst of
  * thousands of lines costs a few redraws, not thousands. */
 static void show(const char *text, size_t len)
 {
     g_string_append_len(app.pending, text, (gssize)len);
     g_string_append_c(app.pending, '\n');
     if (!app.flush_id)
-        app.flush_id = g_timeout_add(50, flush_pending, NULL);
+        app.flush_id = g_timeout_add(FLUSH_EVERY_MS, flush_pending, NULL);
 }
 
 /* ---- the channel ---- */
@@ -239,7 +291,11 @@ static void save_screenshot(void)
     GskRenderNode *node;
     GdkTexture *tex;
 
-    flush_pending(NULL);
+    if (app.flush_id) {
+        g_source_remove(app.flush_id);
+        app.flush_id = 0;
+    }
+    flush_pending(&app); /* all of it */
     gdk_paintable_snapshot(p, GDK_SNAPSHOT(snap), w, h);
     node = gtk_snapshot_free_to_node(snap);
     if (node) {
@@ -339,6 +395,8 @@ static void start(void)
     /* the work of one iteration stops at the budget: the window paints */
     ac_map_set_budget(app.map, app.budget >= 0 ? (unsigned)app.budget
                                                : AC_BUDGET_GUI_MS);
+    if (getenv("GTK_CHAT_STATS")) /* which part of a stall is the library's */
+        ac_map_set_debug(app.map, ac_map_get_debug(app.map) | AC_DEBUG_STATS, 0);
     connect_chat();
     if (app.quit_after > 0)
         g_timeout_add((guint)(app.quit_after * 1000), quit_now, NULL);
@@ -426,9 +484,16 @@ int main(int argc, char **argv)
     start();
     g_main_loop_run(app.loop);
 
-    if (getenv("GTK_CHAT_STATS"))
+    if (getenv("GTK_CHAT_STATS")) {
+        ac_map_stats st;
         fprintf(stderr, "gtk_chat: max main-loop stall %lld ms\n",
                 (long long)(app.max_stall_us / 1000));
+        if (ac_map_get_stats(app.map, &st) == 0)
+            fprintf(stderr, "gtk_chat: library loop delay p99 %.1f ms, max "
+                            "%.1f ms, %llu budget cuts\n",
+                    st.delay_p99_ns / 1e6, st.delay_max_ns / 1e6,
+                    (unsigned long long)st.budget_cuts);
+    }
     if (app.source) {
         g_source_destroy(app.source);
         g_source_unref(app.source);

@@ -60,6 +60,7 @@ static struct {
     QPushButton *button = nullptr;
     QLabel *status = nullptr;
     QString pending;  // received text not yet in the view
+    qsizetype pending_off = 0; // how much of it the view already took
     QTimer *flush = nullptr;
     qint64 max_stall_ms = 0;  // event-loop stalls, QT_CHAT_STATS=1
 
@@ -98,24 +99,57 @@ static void set_status(const QString &text)
         app.status->setText(text);
 }
 
-static void flush_pending()
+// The view takes received lines in slices, for at most kFlushSliceMs per
+// frame: the layout of a burst is spread over frames instead of stopping
+// one (a 4 MB burst of short lines appended at once held Qt for a second).
+static const int kFlushSliceMs = 4;
+static const qsizetype kFlushChunk = 4096; // characters per append
+static const int kFlushEveryMs = 16;
+
+// all: everything now (a screenshot).
+static void flush_pending(bool all = false)
 {
-    if (!app.view || app.pending.isEmpty())
+    QElapsedTimer t;
+
+    if (!app.view)
         return;
-    if (app.pending.endsWith('\n'))
-        app.pending.chop(1);
-    app.view->appendPlainText(app.pending);
-    app.pending.clear();
+    t.start();
+    while (app.pending_off < app.pending.size()) {
+        qsizetype n = app.pending.size() - app.pending_off;
+        if (!all && n > kFlushChunk) {
+            qsizetype nl = app.pending.lastIndexOf(
+                '\n', app.pending_off + kFlushChunk - 1);
+            n = nl >= app.pending_off ? nl + 1 - app.pending_off : kFlushChunk;
+        }
+        // appendPlainText adds the line break before, not after
+        QStringView slice(app.pending.constData() + app.pending_off, n);
+        if (slice.endsWith('\n'))
+            slice.chop(1);
+        app.view->appendPlainText(slice.toString());
+        app.pending_off += n;
+        if (!all && t.elapsed() >= kFlushSliceMs)
+            break;
+    }
+    if (app.pending_off == app.pending.size()) {
+        app.pending.clear();
+        app.pending_off = 0;
+    } else {
+        if (app.pending_off > app.pending.size() / 2) {
+            app.pending.remove(0, app.pending_off);
+            app.pending_off = 0;
+        }
+        app.flush->start(kFlushEveryMs);
+    }
 }
 
-// Lines are batched into the view at most 20 times a second, so a burst of
+// Lines are batched into the view at most once a frame, so a burst of
 // thousands of lines costs a few redraws, not thousands.
 static void show(const char *text, size_t len)
 {
     app.pending += QString::fromUtf8(text, (qsizetype)len);
     app.pending += '\n';
     if (app.flush && !app.flush->isActive())
-        app.flush->start(50);
+        app.flush->start(kFlushEveryMs);
 }
 
 // ---- the channel ----
@@ -236,7 +270,7 @@ static void on_send()
 static void quit_now()
 {
     if (app.screenshot && app.window) {
-        flush_pending();
+        flush_pending(true);
         if (!app.window->grab().save(app.screenshot))
             std::fprintf(stderr, "qt_chat: cannot write %s\n", app.screenshot);
     }
@@ -266,7 +300,7 @@ static void build_window()
     box->addLayout(row);
     app.flush = new QTimer(app.window);
     app.flush->setSingleShot(true);
-    QObject::connect(app.flush, &QTimer::timeout, flush_pending);
+    QObject::connect(app.flush, &QTimer::timeout, [] { flush_pending(); });
     app.window->show();
 }
 
@@ -370,6 +404,8 @@ int main(int argc, char **argv)
     // the work of one iteration stops at the budget: the window paints
     ac_map_set_budget(app.map, app.budget >= 0 ? (unsigned)app.budget
                                                : AC_BUDGET_GUI_MS);
+    if (std::getenv("QT_CHAT_STATS")) // which part of a stall is the library's
+        ac_map_set_debug(app.map, ac_map_get_debug(app.map) | AC_DEBUG_STATS, 0);
     connect_chat();
     if (app.quit_after > 0)
         QTimer::singleShot((int)(app.quit_after * 1000), quit_now);
@@ -385,9 +421,16 @@ int main(int argc, char **argv)
     }
     qapp.exec();
 
-    if (std::getenv("QT_CHAT_STATS"))
+    if (std::getenv("QT_CHAT_STATS")) {
+        ac_map_stats st;
         std::fprintf(stderr, "qt_chat: max main-loop stall %lld ms\n",
                      (long long)app.max_stall_ms);
+        if (ac_map_get_stats(app.map, &st) == 0)
+            std::fprintf(stderr, "qt_chat: library loop delay p99 %.1f ms, "
+                                 "max %.1f ms, %llu budget cuts\n",
+                         st.delay_p99_ns / 1e6, st.delay_max_ns / 1e6,
+                         (unsigned long long)st.budget_cuts);
+    }
     idle.stop();
     ac_map_free(app.map); // closes the channel while the widgets exist
     ac_qt_detach(app.host_qt);
