@@ -66,8 +66,26 @@ def pid_of(name, parent):
     return parent.pid
 
 
-def one(build, name, budget, n, size):
+def probe_for(build):
+    """The build's probe, or one compiled here (bench builds have no
+    tests)."""
     probe = os.path.join(build, "tests", "probe", "loop_probe.so")
+    if os.path.exists(probe):
+        return probe
+    probe = os.path.join(build, "loop_probe.so")
+    if not os.path.exists(probe):
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs",
+                                "glib-2.0"], capture_output=True, text=True,
+                               check=True).stdout.split()
+        subprocess.run(["cc", "-D_GNU_SOURCE", "-shared", "-fPIC", "-O2",
+                        "-o", probe,
+                        os.path.join(ROOT, "tests", "probe", "loop_probe.c")]
+                       + flags, check=True)
+    return probe
+
+
+def one(build, name, budget, n, size):
+    probe = probe_for(build)
     chat, port = start_chat(build)
     out = tempfile.mktemp(prefix="acburst")
     cmd, extra = window_cmd(build, name, port, budget)

@@ -83,7 +83,9 @@ int ac__budget_dispatch(ac_map *map, ac_dispatcher *d, unsigned revents)
 {
     if (d->flags & (AC__F_DEFERRED | AC__F_SERVED))
         return 0;
-    if (ac__budget_spent(map) && ac__budget_defer(map, d, revents) == 0)
+    /* calls (the map's own wake-up) are never held back */
+    if (!AC__FLAG(d, AC__F_INTERNAL) && ac__budget_spent(map) &&
+        ac__budget_defer(map, d, revents) == 0)
         return 0;
     ac__readwrite(d, revents);
     return 1;
