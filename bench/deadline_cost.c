@@ -1,8 +1,12 @@
-/* What deadlines cost while they do not fire: round trips of 64 bytes
- * between two channels of one map over a socketpair, without deadlines and
- * with read idle + write stall (60 s) on both, taken in turns, the median
- * of each. Prints one line: "off_ns ON_ns ratio" per round trip.
- *   deadline_cost [ROUND_TRIPS] [ROUNDS]   default 100000 5 */
+/* What an option costs while it has nothing to do: round trips of 64 bytes
+ * between two channels of one map over a socketpair, without it and with
+ * it, taken in turns, the median of each. Prints one line: "off_ns on_ns
+ * ratio" per round trip. WHAT is
+ *   deadlines  read idle + write stall (60 s) on both channels (default)
+ *   budget     an 8 ms budget per iteration (never reached here)
+ *   stats      debug mode's statistics (AC_DEBUG_STATS)
+ *   debug      all of debug mode (AC_DEBUG_ALL)
+ *   deadline_cost [ROUND_TRIPS] [ROUNDS] [WHAT]   default 100000 5 deadlines */
 #include <asyncore/asyncore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,13 +53,37 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static const char *what = "deadlines";
+
+static void turn_on(ac_map *map, end *a, end *b)
+{
+    int i, r = 0;
+
+    if (!strcmp(what, "budget"))
+        r = ac_map_set_budget(map, 8);
+    else if (!strcmp(what, "stats"))
+        r = ac_map_set_debug(map, AC_DEBUG_STATS, 0);
+    else if (!strcmp(what, "debug"))
+        r = ac_map_set_debug(map, AC_DEBUG_ALL, 0);
+    for (i = 0; !strcmp(what, "deadlines") && i < 2 && r == 0; i++) {
+        ac_dispatcher *d = i ? &b->d : &a->d;
+        if ((r = ac_set_read_idle(d, 60000)) == 0)
+            r = ac_set_write_stall(d, 60000);
+    }
+    if (r < 0) {
+        fprintf(stderr, "deadline_cost: cannot turn %s on: %s\n", what,
+                ac_strerror(r));
+        exit(1);
+    }
+}
+
 /* Seconds for `n` round trips. */
-static double run(long n, bool deadlines)
+static double run(long n, bool on)
 {
     ac_map *map = ac_map_new(AC_BACKEND_DEFAULT);
     end a = {.left = n, .pinger = true}, b = {0};
     char msg[64];
-    int sv[2], i;
+    int sv[2];
     double t0;
 
     if (!map || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
@@ -68,15 +96,8 @@ static double run(long n, bool deadlines)
     ac_set_socket(&b.d, sv[1]);
     ac_set_interest(&a.d, AC_READ);
     ac_set_interest(&b.d, AC_READ);
-    for (i = 0; deadlines && i < 2; i++) {
-        ac_dispatcher *d = i ? &b.d : &a.d;
-
-        if (ac_set_read_idle(d, 60000) < 0 ||
-            ac_set_write_stall(d, 60000) < 0) {
-            fprintf(stderr, "deadline_cost: cannot set deadlines\n");
-            exit(1);
-        }
-    }
+    if (on)
+        turn_on(map, &a, &b);
     memset(msg, 'x', sizeof(msg));
     t0 = now_s();
     ac_send(&a.d, msg, sizeof(msg));
@@ -100,8 +121,13 @@ int main(int argc, char **argv)
     int rounds = argc > 2 ? atoi(argv[2]) : 5, r;
     double off[32], on[32];
 
-    if (n <= 0 || rounds <= 0 || rounds > 32) {
-        fprintf(stderr, "usage: deadline_cost [ROUND_TRIPS] [ROUNDS<=32]\n");
+    if (argc > 3)
+        what = argv[3];
+    if (n <= 0 || rounds <= 0 || rounds > 32 ||
+        (strcmp(what, "deadlines") && strcmp(what, "budget") &&
+         strcmp(what, "stats") && strcmp(what, "debug"))) {
+        fprintf(stderr, "usage: deadline_cost [ROUND_TRIPS] [ROUNDS<=32] "
+                        "[deadlines|budget|stats|debug]\n");
         return 2;
     }
     run(n / 10, true); /* warm-up */

@@ -152,9 +152,23 @@ def one(build, name, budget, n, size):
                 p.wait(10)
 
 
-def run_gui_burst(build, rounds=3):
-    """{window: {burst: {budget: [run, ...]}}}; rounds in turns."""
+def run_costs(build):
+    """What the budget (not reached) and debug mode cost while on: 64-byte
+    round trips between two channels of one map (bench/deadline_cost)."""
     res = {}
+    for what in ("budget", "stats", "debug"):
+        out = subprocess.run([os.path.join(build, "bench", "deadline_cost"),
+                              "200000", "7", what], capture_output=True,
+                             text=True, timeout=300, check=True).stdout.split()
+        res[what] = {"off_ns": float(out[0]), "on_ns": float(out[1]),
+                     "ratio": float(out[2])}
+    return res
+
+
+def run_gui_burst(build, rounds=3):
+    """{window: {burst: {budget: [run, ...]}}, "costs": {...}}; rounds in
+    turns."""
+    res = {"costs": run_costs(build)}
     for name in ("gtk", "qt"):
         if not os.path.exists(os.path.join(build, "examples", name,
                                            name + "_chat")):
@@ -193,6 +207,8 @@ def gui_burst_report(res):
          "longest iteration | budget cuts | time to the last line | "
          "lines in order |", "|---|---|---|---|---|---|---|---|---|"]
     for name, bursts in res.items():
+        if name == "costs":
+            continue
         for label, by in bursts.items():
             for budget, runs in by.items():
                 L.append("| %s_chat | %s | %s ms | %.1f ms | %.1f ms | "
@@ -205,11 +221,26 @@ def gui_burst_report(res):
                              median([r["secs"] for r in runs]),
                              "yes" if all(r["in_order"] for r in runs)
                              else "NO"))
+    c = res.get("costs") or {}
+    if c:
+        L += ["", "What they cost while on (`bench/deadline_cost`, 64-byte "
+              "round trips between two channels of one map, median of 7 in "
+              "turns; off is one test per dispatch):", "",
+              "| on | ns per round trip, off | on | ratio |", "|---|---|---|---|"]
+        for what, label in (("budget", "budget 8 ms, never reached"),
+                            ("stats", "debug mode: statistics"),
+                            ("debug", "debug mode: everything")):
+            if what in c:
+                L.append("| %s | %.0f | %.0f | %.3f× |" % (
+                    label, c[what]["off_ns"], c[what]["on_ns"],
+                    c[what]["ratio"]))
     return L + [""]
 
 
 def gui_burst_targets(res, line):
     for name, bursts in (res or {}).items():
+        if name == "costs":
+            continue
         runs = bursts.get("4 MB of 30-byte lines", {}).get("8", [])
         if runs:
             mx = median([r["max_ms"] for r in runs])

@@ -84,8 +84,8 @@ int ac__budget_dispatch(ac_map *map, ac_dispatcher *d, unsigned revents)
     if (d->flags & (AC__F_DEFERRED | AC__F_SERVED))
         return 0;
     /* calls (the map's own wake-up) are never held back */
-    if (!AC__FLAG(d, AC__F_INTERNAL) && ac__budget_spent(map) &&
-        ac__budget_defer(map, d, revents) == 0)
+    if (!AC__FLAG(d, AC__F_INTERNAL) && map->iter_runs++ &&
+        ac__budget_spent(map) && ac__budget_defer(map, d, revents) == 0)
         return 0;
     ac__readwrite(d, revents);
     return 1;
@@ -104,13 +104,15 @@ int ac__budget_begin(ac_map *map)
         return 0;
     map->iter_epoch = map->epoch;
     map->cut = false;
+    map->iter_runs = 0;
     if (map->budget_ns)
         map->iter_start = ac__now_ns();
     for (i = 0; i < map->nserved; i++)
         if (map->served[i])
             map->served[i]->flags &= ~AC__F_SERVED;
     map->nserved = 0;
-    for (i = 0; i < map->ndeferred && !ac__budget_spent(map); i++) {
+    for (i = 0; i < map->ndeferred && !(map->iter_runs && ac__budget_spent(map));
+         i++) {
         ac_dispatcher *d = map->deferred[i].d;
 
         if (!d)
@@ -124,6 +126,7 @@ int ac__budget_begin(ac_map *map)
             map->served[map->nserved++] = d;
             d->flags |= AC__F_SERVED;
         }
+        map->iter_runs++;
         ac__readwrite(d, map->deferred[i].revents);
         done++;
     }

@@ -132,6 +132,7 @@ struct ac_map {
     uint64_t iter_start;      /* the iteration's first dispatch (ns) */
     uint64_t iter_epoch;      /* the epoch that iteration began in */
     bool cut;                 /* the budget ended this iteration */
+    unsigned iter_runs;       /* dispatches in it: the first needs no clock */
     uint64_t budget_cuts;
     struct ac__deferral *deferred; /* cut off, served first next time */
     size_t ndeferred, deferred_cap;

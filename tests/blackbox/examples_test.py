@@ -291,6 +291,57 @@ class CommandLineTests(unittest.TestCase):
             self.assertEqual(stop(srv, signal.SIGINT), 0)
 
 
+class StatsTests(unittest.TestCase):
+    """--stats: each server prints its loops' statistics on stderr at exit,
+    and they add up (busy + waiting is the time it ran)."""
+
+    STATS = re.compile(
+        r"(\w+): stats \(map (\d+)\): (\d+) iterations in ([\d.]+) s: busy "
+        r"([\d.]+) s, waiting ([\d.]+) s; loop delay p50 ([\d.]+) ms, p99 "
+        r"([\d.]+) ms, max ([\d.]+) ms; (\d+) slow handlers, (\d+) budget "
+        r"cuts")
+
+    def check(self, args, maps=1):
+        srv = subprocess.Popen(args + ["--port", "0", "--stats"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        port = int(srv.stdout.readline().rsplit(":", 1)[1])
+        for _ in range(20):  # some traffic: iterations with work in them
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n" if "http" in args[0]
+                      else b"nick\n")
+            s.close()
+        time.sleep(0.3)
+        srv.send_signal(signal.SIGTERM)
+        out, err = srv.communicate(timeout=30)
+        self.assertEqual(srv.returncode, 0, err)
+        found = self.STATS.findall(err)
+        self.assertEqual(len(found), maps, err)
+        for f in found:
+            self.assertEqual(f[0], os.path.basename(args[0]))
+            it, el, busy, wait = int(f[2]), float(f[3]), float(f[4]), \
+                float(f[5])
+            p50, p99, mx = float(f[6]), float(f[7]), float(f[8])
+            self.assertGreater(it, 2, err)
+            self.assertGreater(el, 0.2, err)
+            self.assertLessEqual(busy, el, err)
+            self.assertAlmostEqual(busy + wait, el, delta=0.05 + 0.05 * el)
+            self.assertTrue(p50 <= p99 <= mx, err)
+
+    def test_echo_server_two_threads(self):
+        self.check([EX + "/echo_server", "--threads", "2"], maps=2)
+
+    def test_echo_server_glib(self):
+        self.check([EX + "/echo_server", "--loop", "glib"])
+
+    def test_http_server(self):
+        with tempfile.TemporaryDirectory() as root:
+            self.check([EX + "/http_server", "--root", root, "--quiet"])
+
+    def test_chat_server(self):
+        self.check([EX + "/chat_server"])
+
+
 class HttpTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
