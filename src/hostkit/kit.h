@@ -92,5 +92,6 @@ KIT__HIDDEN void kit_join(pthread_t t);
 KIT__HIDDEN extern const kit_case kit_step_cases[];
 KIT__HIDDEN extern const kit_case kit_timer_cases[];
 KIT__HIDDEN extern const kit_case kit_channel_cases[];
+KIT__HIDDEN extern const kit_case kit_budget_cases[];
 
 #endif

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const kit_case *const areas[] = {kit_step_cases, kit_timer_cases,
-                                         kit_channel_cases};
+static const kit_case *const areas[] = {kit_step_cases, kit_budget_cases,
+                                         kit_timer_cases, kit_channel_cases};
 
 double kit_now_ms(void)
 {
