@@ -446,11 +446,15 @@ static void sweep(const char *what, bool (*session)(ac_map *, int))
 
         map = t_map_new(); /* a fresh map: its first allocations count */
         inj_reset();
+        t_log_clear();
         inj_fail_at = k;
         session(map, 3000);
         check_run(what, k);
         sites += inj_failed ? 1 : 0;
-        if (inj_failed && !ob.enomem) {
+        /* reported: ENOMEM to a call or handler, or, where the library
+         * carried on without the memory (the budget's kept records are
+         * handled at once instead), a warning in the map's log */
+        if (inj_failed && !ob.enomem && !t_log_contains("out of memory")) {
             fprintf(stderr, "%s: allocation %llu of %llu failed unreported\n",
                     what, (unsigned long long)k, (unsigned long long)n);
             unreported++;

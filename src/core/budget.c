@@ -20,12 +20,18 @@ struct ac__deferral {
 
 int ac_map_set_budget(ac_map *map, unsigned ms)
 {
+    uint64_t was;
+    int r;
+
     if (!map)
         return -EINVAL;
     if (ms > 60000)
         return -ERANGE;
+    was = map->budget_ns;
     map->budget_ns = ms * NS_PER_MS;
-    return 0;
+    if ((r = ac__budget_reserve(map)) < 0)
+        map->budget_ns = was;
+    return r;
 }
 
 int ac_map_get_budget(const ac_map *map)
@@ -44,17 +50,43 @@ bool ac__budget_spent(ac_map *map)
     return true;
 }
 
-/* `arr` with room for one more of its `n` entries, or NULL. */
-static void *grow(void *arr, size_t n, size_t *cap, size_t esz)
+/* `arr` with room for `want` entries, or NULL. */
+static void *room(void *arr, size_t want, size_t *cap, size_t esz)
 {
     size_t c = *cap ? *cap * 2 : 16;
 
-    if (n < *cap)
+    if (want <= *cap)
         return arr;
+    if (c < want)
+        c = want;
     arr = realloc(arr, c * esz);
     if (arr)
         *cap = c;
     return arr;
+}
+
+/* Room for every channel of the map (and one joining) to be deferred and
+ * served in one iteration, taken when a channel joins or the budget is
+ * set: a failure is that call's -ENOMEM, and the dispatch path does not
+ * allocate. Deferrals count twice: a served entry stays until the next
+ * iteration compacts the list. */
+int ac__budget_reserve(ac_map *map)
+{
+    size_t want = map->count + 1;
+    ac__deferral *p;
+    ac_dispatcher **s;
+
+    if (!map->budget_ns)
+        return 0;
+    p = room(map->deferred, 2 * want, &map->deferred_cap, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    map->deferred = p;
+    s = room(map->served, want, &map->served_cap, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    map->served = s;
+    return 0;
 }
 
 int ac__budget_defer(ac_map *map, ac_dispatcher *d, unsigned revents)
@@ -68,8 +100,11 @@ int ac__budget_defer(ac_map *map, ac_dispatcher *d, unsigned revents)
                 map->deferred[i].revents |= revents;
         return 0;
     }
-    p = grow(map->deferred, map->ndeferred, &map->deferred_cap, sizeof(*p));
-    if (!p) /* the caller dispatches it now: late beats lost */
+    /* reserved; past it (channels joining and closing within one
+     * iteration), the caller dispatches it now: late beats lost */
+    p = room(map->deferred, map->ndeferred + 1, &map->deferred_cap,
+             sizeof(*p));
+    if (!p)
         return -ENOMEM;
     map->deferred = p;
     map->deferred[map->ndeferred++] = (ac__deferral){d, revents};
@@ -85,8 +120,13 @@ int ac__budget_dispatch(ac_map *map, ac_dispatcher *d, unsigned revents)
         return 0;
     /* calls (the map's own wake-up) are never held back */
     if (!AC__FLAG(d, AC__F_INTERNAL) && map->iter_runs++ &&
-        ac__budget_spent(map) && ac__budget_defer(map, d, revents) == 0)
-        return 0;
+        ac__budget_spent(map)) {
+        if (ac__budget_defer(map, d, revents) == 0)
+            return 0;
+        ac__log(map, AC_LOG_WARNING, "%s fd %d: out of memory deferring it "
+                "past the budget; dispatching it now", ac_class_name(d),
+                d->fd);
+    }
     ac__readwrite(d, revents);
     return 1;
 }
@@ -119,7 +159,7 @@ int ac__budget_begin(ac_map *map)
             continue;
         map->deferred[i].d = NULL;
         d->flags &= ~AC__F_DEFERRED;
-        served = grow(map->served, map->nserved, &map->served_cap,
+        served = room(map->served, map->nserved + 1, &map->served_cap,
                       sizeof(*served));
         if (served) {
             map->served = served;

@@ -191,6 +191,7 @@ AC__HIDDEN bool ac__budget_spent(ac_map *map);
 AC__HIDDEN int ac__budget_defer(ac_map *map, ac_dispatcher *d,
                                 unsigned revents);
 AC__HIDDEN bool ac__budget_left(const ac_map *map);
+AC__HIDDEN int ac__budget_reserve(ac_map *map); /* before a channel joins */
 AC__HIDDEN void ac__budget_drop(ac_map *map, ac_dispatcher *d);
 AC__HIDDEN void ac__budget_free(ac_map *map);
 

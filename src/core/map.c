@@ -336,6 +336,8 @@ int ac__map_add(ac_map *map, ac_dispatcher *d)
     }
     if (map->fds[fd])
         return -EEXIST;
+    if (!AC__FLAG(d, AC__F_INTERNAL) && (r = ac__budget_reserve(map)) < 0)
+        return r;
     map->fds[fd] = d;
     if (!AC__FLAG(d, AC__F_INTERNAL))
         map->count++;

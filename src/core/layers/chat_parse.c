@@ -150,20 +150,24 @@ static const char *search(const char *p, size_t n, const char *t, size_t tl)
 
 /* Between two records: once the iteration's budget is spent, keep the
  * rest of the input for the channel's next turn (the map serves it first
- * in its next iteration, before the socket is read again). False if the
- * budget is not spent or the rest cannot be kept: then go on now. */
-static bool hold(ac_chat *c, const char *buf, size_t len)
+ * in its next iteration, before the socket is read again). 1 if kept, 0
+ * if the budget is not spent, -1 if the rest cannot be kept (told once):
+ * then go on now, late beats lost. */
+static int hold(ac_chat *c, const char *buf, size_t len)
 {
     ac_map *map = c->base.map;
 
-    if (!ac__budget_spent(map) || keep(c, buf, len) < 0)
-        return false;
-    if (ac__budget_defer(map, &c->base, AC_IN) < 0) {
+    if (!ac__budget_spent(map))
+        return 0;
+    if (keep(c, buf, len) < 0 || ac__budget_defer(map, &c->base, AC_IN) < 0) {
         c->kept_len = 0;
-        return false;
+        ac_log_info(&c->base, AC_LOG_WARNING,
+                    "%s: out of memory keeping %zu bytes past the budget; "
+                    "handling them now", ac_class_name(&c->base), len);
+        return -1;
     }
     c->base.flags |= AC__F_HELD;
-    return true;
+    return 1;
 }
 
 /* Python's handle_read loop over buf[0, len), which starts with the bytes
@@ -175,11 +179,12 @@ void ac__chat_process(ac_chat *c, const char *buf, size_t len)
 {
     unsigned gen = c->gen;
     bool ended = false; /* a record ended: the budget may stop us here */
+    int held = 0;
 
     c->feeding = true;
     c->base.flags &= ~AC__F_HELD;
     while (len > 0 && !ac__chat_gone(c) && gen == c->gen) {
-        if (ended && hold(c, buf, len))
+        if (ended && held == 0 && (held = hold(c, buf, len)) > 0)
             break;
         ended = false;
         if (c->term_kind == AC_TERM_NONE ||
