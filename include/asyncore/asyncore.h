@@ -819,7 +819,7 @@ AC_EXTERN bool ac_map_alive(const ac_map *map);
  * dispatched at once, as Python does. The GLib and Qt adapters set 8 ms
  * when they attach a map whose budget is 0 (half a 60 Hz frame, leaving
  * the other half to the toolkit); set it after attaching to change it.
- * With a budget, the map keeps room to defer every channel (24 bytes
+ * With a budget, the map keeps room to defer every channel (40 bytes
  * each), taken as channels join, so dispatching never allocates.
  * -EINVAL (NULL map), -ERANGE (over 60000), -ENOMEM. */
 AC_EXTERN int ac_map_set_budget(ac_map *map, unsigned ms);
