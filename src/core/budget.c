@@ -39,11 +39,9 @@ int ac_map_get_budget(const ac_map *map)
     return map ? (int)(map->budget_ns / NS_PER_MS) : -EINVAL;
 }
 
-bool ac__budget_spent(ac_map *map)
+bool ac__budget_over(ac_map *map)
 {
-    if (map->cut)
-        return true;
-    if (!map->budget_ns || ac__now_ns() - map->iter_start < map->budget_ns)
+    if (ac__now_ns() - map->iter_start < map->budget_ns)
         return false;
     map->cut = true;
     map->budget_cuts++;

@@ -187,7 +187,13 @@ AC__HIDDEN void ac__pulled_unlink(ac_map *map, ac_dispatcher *d);
 AC__HIDDEN int ac__budget_begin(ac_map *map);
 AC__HIDDEN int ac__budget_dispatch(ac_map *map, ac_dispatcher *d,
                                    unsigned revents);
-AC__HIDDEN bool ac__budget_spent(ac_map *map);
+AC__HIDDEN bool ac__budget_over(ac_map *map); /* reads the clock */
+/* The iteration's budget is used up. Inline: without a budget, async_chat
+ * asks once per record and the dispatch once per channel, for nothing. */
+static inline bool ac__budget_spent(ac_map *map)
+{
+    return map->cut || (map->budget_ns && ac__budget_over(map));
+}
 AC__HIDDEN int ac__budget_defer(ac_map *map, ac_dispatcher *d,
                                 unsigned revents);
 AC__HIDDEN bool ac__budget_left(const ac_map *map);
